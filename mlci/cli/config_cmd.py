@@ -1,0 +1,40 @@
+"""`mlci config`: the JSON Schema of mlci.yaml and the resolved config."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from mlci.cli.state import CliState, pass_state
+
+
+@click.group()
+def config() -> None:
+    """Inspect mlci.yaml: its JSON Schema and the config as mlci resolves it."""
+
+
+@config.command()
+def schema() -> None:
+    """Print the JSON Schema of mlci.yaml (for editors and check-jsonschema)."""
+    from mlci.config import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@config.command()
+@click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default="yaml", help="Output format.")
+@pass_state
+def show(state: CliState, output_format: str) -> None:
+    """Validate mlci.yaml and print it with every default filled in."""
+    import yaml
+
+    from mlci.config import to_builtins
+
+    loaded = state.config()
+    data = to_builtins(loaded.config)
+    if output_format == "json":
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(f"# {loaded.path}")
+        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)

@@ -1,0 +1,81 @@
+"""`mlci diff`: every metric (or param) against the base, DVC-exact and direction-aware."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from mlci.cli.state import CliState, pass_state
+
+
+@click.command()
+@click.argument("a_rev", required=False)
+@click.argument("b_rev", required=False)
+@click.option(
+    "--targets",
+    multiple=True,
+    metavar="FILE",
+    help="Metrics files to compare (repeatable); default: mlci.yaml's and dvc.yaml's.",
+)
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show unchanged metrics too.")
+@click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals shown (default 5).")
+@click.option("--no-path", is_flag=True, help="Leave out the Path column.")
+@click.option("--params", is_flag=True, help="Diff parameters instead of metrics (no Change column).")
+@click.option("--json", "as_json", is_flag=True, help="DVC's JSON shape (same as `--format json`).")
+@click.option("--md", "as_md", is_flag=True, help="A markdown table (same as `--format markdown`).")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default=None, help="Output format (default: text).")
+@pass_state
+def diff(
+    state: CliState,
+    a_rev: str | None,
+    b_rev: str | None,
+    targets: tuple[str, ...],
+    show_all: bool,
+    precision: int | None,
+    no_path: bool,
+    params: bool,
+    as_json: bool,
+    as_md: bool,
+    output_format: str | None,
+) -> int:
+    """Compare metrics between A_REV and B_REV.
+
+    A_REV defaults to the merge-base of HEAD and the base branch (GITHUB_BASE_REF in GitHub
+    Actions, else origin/main or baseline.branch in mlci.yaml); B_REV to the work tree.
+    `--json` prints exactly what `dvc metrics diff --json` prints.
+    """
+    from mlci.checks.check import CheckContext
+    from mlci.checks.diff import dvc_diff, metric_changes
+    from mlci.report.tables import metric_table
+
+    chosen = "json" if as_json else "markdown" if as_md else output_format or "text"
+    config = state.config(required=False)
+    context = CheckContext(
+        config=config, base_override=a_rev, head_override=b_rev, targets=targets or None
+    )
+    kind = "params" if params else "metrics"
+    old, new = context.base_metrics(kind), context.head_metrics(kind)
+    if chosen == "json":
+        click.echo(json.dumps(dvc_diff(old, new, with_unchanged=show_all)))
+        return 0
+    direction_of = None if params else context.direction_of
+    changes = metric_changes(old, new, direction_of=direction_of, with_unchanged=show_all)
+    table = metric_table(
+        changes,
+        title="",
+        base=old.label,
+        head=new.label,
+        precision=precision if precision is not None else config.config.metrics.precision,
+        with_change=not params,
+        with_path=not no_path,
+    )
+    if chosen == "markdown":
+        from mlci.report.markdown import markdown_table
+
+        click.echo(markdown_table(table))
+    elif table.rows:
+        from mlci.report.render import plain_table
+
+        click.echo(plain_table(table).split("\n", 1)[1], nl=False)
+    return 0

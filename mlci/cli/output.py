@@ -1,0 +1,40 @@
+"""Printing and saving a Report in the format the user chose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlci.config import ConfigFile
+from mlci.report.model import Report
+from mlci.report.render import RENDERERS, RenderOptions
+from mlci.cli.state import resolve_format, stdout_is_terminal, write_output
+
+
+def render_options(config: ConfigFile, *, color: bool = False) -> RenderOptions:
+    report = config.config.report
+    return RenderOptions(
+        precision=config.config.metrics.precision,
+        color=color,
+        mermaid=report.mermaid,
+        template=str(config.resolve(report.template)) if report.template else None,
+    )
+
+
+def emit_report(
+    report: Report, config: ConfigFile, output_format: str | None, output: Path | None
+) -> None:
+    """Write the report to -o FILE (and the config's report.output), print it, say problems."""
+    chosen = resolve_format(output_format, output)
+    terminal = stdout_is_terminal()
+    if output is not None:
+        write_output(output, RENDERERS[chosen](report, render_options(config)))
+    extra = config.config.report.output
+    if extra:
+        extra_path = config.resolve(extra)
+        write_output(extra_path, RENDERERS[resolve_format(None, extra_path)](report, render_options(config)))
+    shown = "text" if output is not None else chosen
+    click.echo(RENDERERS[shown](report, render_options(config, color=terminal and shown == "text")), nl=False)
+    for problem in report.problems:
+        click.echo(f"mlci: error: {problem.message}", err=True)

@@ -1,0 +1,403 @@
+"""The mlci.yaml model: one typed declaration that validates the file and exports its JSON Schema.
+
+Every section is a frozen msgspec Struct that rejects unknown keys. `load_config` turns any
+problem into a ConfigError naming file:line:column, with a did-you-mean for misspelt keys.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from mlci.errors import ConfigError
+from mlci.yaml_source import PathKey, YamlDocument, load_yaml
+
+CONFIG_NAMES = ("mlci.yaml", "mlci.yml", ".mlci.yaml", ".mlci.yml")
+CONFIG_VERSION = 1
+
+Direction = Literal["higher", "lower"]
+Severity = Literal["error", "warning"]
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Base of every config section: unknown keys are errors, values are immutable."""
+
+
+class Dataset(_Section):
+    """A dataset validated against a pandera schema."""
+
+    path: str
+    """A data file or a glob of files, relative to the config file."""
+    name: str | None = None
+    """Name shown in reports; defaults to the path."""
+    schema: str | None = None
+    """A pandera schema: a YAML/JSON file as pandera writes it, or `module:attribute`."""
+    format: Literal["csv", "tsv", "parquet", "json", "jsonl"] | None = None
+    """Data format; by default taken from the file extension (`.gz` allowed)."""
+    engine: Literal["pandas", "polars"] = "pandas"
+    encoding: str = "utf-8"
+    chunksize: int | None = None
+    """Validate CSV/JSON Lines in chunks of this many rows (files larger than memory)."""
+    max_failures: int = 20
+    """Failure cases kept per failing check."""
+    compare_base: bool = True
+    """Diff the schema and the data against the base revision."""
+
+    def __post_init__(self) -> None:
+        if self.chunksize is not None and self.chunksize < 1:
+            raise ValueError("chunksize must be a positive number of rows")
+        if self.max_failures < 0:
+            raise ValueError("max_failures must not be negative")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.path
+
+
+class Metrics(_Section):
+    """Where the head metrics come from."""
+
+    files: list[str] = []
+    """Metric files (JSON, YAML, TOML), relative to the config file."""
+    params: list[str] = []
+    """Parameter files, diffed like `dvc params diff`."""
+    dvc: bool | None = None
+    """Also read the metrics and params declared in dvc.yaml (default: when dvc.yaml exists)."""
+    precision: int = 5
+    """Significant digits shown in tables."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.precision <= 17:
+            raise ValueError("precision must be between 0 and 17")
+
+
+class MlflowBaseline(_Section):
+    """A baseline taken from MLflow."""
+
+    model: str | None = None
+    """A registered model alias or version URI, such as `models:/churn@champion`."""
+    run: str | None = None
+    """A run id."""
+    filter: str | None = None
+    """An MLflow search filter; the newest matching run is the baseline."""
+    experiment: str | None = None
+
+
+class Baseline(_Section):
+    """What the head is compared against."""
+
+    source: Literal["git", "files", "mlflow"] = "git"
+    """`git`: the same files at the base revision; `files`: a committed snapshot directory;
+    `mlflow`: a run or registered model."""
+    branch: str = "main"
+    """Base branch used locally (in GitHub Actions, GITHUB_BASE_REF wins)."""
+    remote: str = "origin"
+    rev: str | None = None
+    """Pin the base revision instead of using the merge-base."""
+    dir: str | None = None
+    """For `source: files`: a directory holding base copies of the metric/prediction files."""
+    mlflow: MlflowBaseline | None = None
+
+    def __post_init__(self) -> None:
+        if self.source == "files" and not self.dir:
+            raise ValueError("baseline `source: files` needs `dir:` (the snapshot directory)")
+        if self.source == "mlflow" and self.mlflow is None:
+            raise ValueError("baseline `source: mlflow` needs an `mlflow:` section")
+
+
+class Significance(_Section):
+    """Paired bootstrap (and McNemar for accuracy) on per-example predictions."""
+
+    predictions: str
+    """Head predictions file (CSV/Parquet) with id, target and prediction columns."""
+    base_predictions: str | None = None
+    """Base predictions; by default the same path at the baseline."""
+    id: str = "id"
+    target: str = "target"
+    prediction: str = "prediction"
+    resamples: int = 10_000
+    confidence: float = 0.95
+    seed: int = 0
+    tolerance: float = 0.0
+    """How much worse the head may be before a significant difference fails the gate."""
+
+    def __post_init__(self) -> None:
+        if self.resamples < 100:
+            raise ValueError("resamples must be at least 100")
+        if not 0.5 <= self.confidence < 1:
+            raise ValueError("confidence must be in [0.5, 1)")
+        if self.tolerance < 0:
+            raise ValueError("tolerance must not be negative")
+
+
+class Gate(_Section):
+    """One rule on one metric. Every rule given must hold."""
+
+    metric: str
+    """Metric name as it appears in the metrics (dotted for nested keys)."""
+    path: str | None = None
+    """The metrics file holding the metric, when several files define the same name."""
+    name: str | None = None
+    min: float | None = None
+    max: float | None = None
+    max_drop: float | None = None
+    max_increase: float | None = None
+    max_drop_pct: float | None = None
+    max_increase_pct: float | None = None
+    threshold: float | None = None
+    """MLflow semantics: the metric must be at least (or at most) this value."""
+    min_absolute_change: float | None = None
+    """MLflow semantics: must improve on the baseline by at least this much."""
+    min_relative_change: float | None = None
+    greater_is_better: bool | None = None
+    significance: Significance | None = None
+    direction: Direction | None = None
+    """Whether higher or lower is better; inferred from the metric name when omitted."""
+    required: bool = True
+    """A missing metric fails the gate; otherwise the gate is skipped and says so."""
+    severity: Severity = "error"
+
+    def __post_init__(self) -> None:
+        rules = (
+            self.min,
+            self.max,
+            self.max_drop,
+            self.max_increase,
+            self.max_drop_pct,
+            self.max_increase_pct,
+            self.threshold,
+            self.min_absolute_change,
+            self.min_relative_change,
+            self.significance,
+        )
+        if all(rule is None for rule in rules):
+            raise ValueError(f"gate on {self.metric!r} has no rule (min, max, max_drop, ...)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"gate on {self.metric!r}: min {self.min:g} > max {self.max:g}")
+        for key in ("max_drop", "max_increase", "max_drop_pct", "max_increase_pct"):
+            value = getattr(self, key)
+            if value is not None and value < 0:
+                raise ValueError(f"gate on {self.metric!r}: {key} must not be negative")
+        for key in ("min_absolute_change", "min_relative_change"):
+            value = getattr(self, key)
+            if value is not None and value < 0:
+                raise ValueError(f"gate on {self.metric!r}: {key} must not be negative")
+
+
+class ReportOptions(_Section):
+    """How the report looks and where it goes."""
+
+    id: str = "default"
+    """Report id: one sticky PR comment per id."""
+    title: str = "mlci report"
+    template: str | None = None
+    """A Jinja2 template that extends the default markdown report."""
+    mermaid: bool = True
+    """Draw a Mermaid chart of metric changes in markdown."""
+    max_failure_cases: int = 10
+    output: str | None = None
+    """Also write the report to this file (format from its extension: .md, .json, .txt)."""
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", self.id):
+            raise ValueError("report id may hold only letters, digits, '_', '.', '-'")
+
+
+class MlflowOptions(_Section):
+    """The MLflow tracking server (mlci[mlflow])."""
+
+    tracking_uri: str | None = None
+    """Defaults to MLFLOW_TRACKING_URI, then `sqlite:///mlflow.db` in the repository."""
+    experiment: str | None = None
+    log: bool = False
+    """Log the head metrics to MLflow during `mlci check`."""
+
+
+class Config(_Section):
+    """mlci.yaml."""
+
+    version: int = CONFIG_VERSION
+    datasets: list[Dataset] = []
+    metrics: Metrics = Metrics()
+    baseline: Baseline = Baseline()
+    gates: list[Gate] = []
+    report: ReportOptions = ReportOptions()
+    mlflow: MlflowOptions = MlflowOptions()
+
+    def __post_init__(self) -> None:
+        if self.version != CONFIG_VERSION:
+            raise ValueError(
+                f"unsupported config version {self.version}: this mlci reads version "
+                f"{CONFIG_VERSION} (upgrade mlci, or set `version: {CONFIG_VERSION}`)"
+            )
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A loaded config and where it lives; relative paths in it are relative to `root`."""
+
+    config: Config
+    path: Path | None
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, relative: str) -> Path:
+        return self.root / relative
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest config file in `start` or its parents, stopping at the repository top."""
+    directory = start.resolve()
+    while True:
+        for name in CONFIG_NAMES:
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate
+        if (directory / ".git").exists() or directory.parent == directory:
+            return None
+        directory = directory.parent
+
+
+def load_config(path: Path) -> ConfigFile:
+    document = load_yaml(path, "config file", ConfigError)
+    data = document.data
+    if data is None:
+        raise ConfigError(
+            "config file is empty", path=path, hint="start from `mlci init` or the README"
+        )
+    if not isinstance(data, dict):
+        position = document.position(())
+        raise ConfigError(
+            f"config file must be a mapping of sections, not {_json_kind(data)}",
+            path=path,
+            line=position.line if position else None,
+            column=position.column if position else None,
+        )
+    try:
+        config = msgspec.convert(data, Config, strict=True)
+    except msgspec.ValidationError as exc:
+        raise _config_error(str(exc), document) from None
+    return ConfigFile(config=config, path=path)
+
+
+def default_config() -> ConfigFile:
+    return ConfigFile(config=Config(), path=None)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of mlci.yaml, for editors and `check-jsonschema`."""
+    schema = msgspec.json.schema(Config)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "mlci.yaml"
+    return schema
+
+
+def to_builtins(config: Config) -> Any:
+    return msgspec.to_builtins(config)
+
+
+# --- turning msgspec's errors into file:line:column messages ---------------------------------
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+_EXPECTED = re.compile(r"^Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`$")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`$")
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
+_KINDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "null": "null",
+    "array": "a list",
+    "object": "a mapping",
+}
+
+
+def _config_error(raw: str, document: YamlDocument) -> ConfigError:
+    match = _AT.match(raw)
+    message = match["message"] if match else raw
+    key: PathKey = tuple(
+        name if name is not None else int(index)
+        for name, index in _PATH_PART.findall(match["path"] or "" if match else "")
+    )
+    where = "/".join(str(part) for part in key) or "top level"
+    hint = None
+    prefer_key = False
+    if unknown := _UNKNOWN.match(message):
+        field = unknown["field"]
+        key = (*key, field)
+        prefer_key = True
+        allowed = _fields_at(key[:-1])
+        section = f"in {where}" if where != "top level" else "at the top level"
+        message = f"unknown key {field!r} {section}"
+        close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+        elif allowed:
+            hint = "allowed keys: " + ", ".join(sorted(allowed))
+    elif missing := _MISSING.match(message):
+        message = f"missing required key {missing['field']!r} in {where}"
+    elif expected := _EXPECTED.match(message):
+        wanted = " or ".join(_kind(part) for part in expected["expected"].split(" | "))
+        message = f"{where}: expected {wanted}, got {_kind(expected['got'])}"
+    else:
+        message = f"{where}: {message}"
+    position = document.position(key, prefer_key=prefer_key)
+    return ConfigError(
+        message,
+        hint=hint,
+        path=document.path,
+        line=position.line if position else None,
+        column=position.column if position else None,
+    )
+
+
+def _kind(name: str) -> str:
+    if name.startswith("'") or name.startswith('"'):
+        return name
+    return _KINDS.get(name, name)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
+
+
+def _fields_at(key: PathKey) -> list[str]:
+    """The keys allowed at `key` in the config model (for did-you-mean)."""
+    struct: Any = Config
+    for part in key:
+        if isinstance(part, int):
+            continue
+        hints = typing.get_type_hints(struct)
+        if part not in hints:
+            return []
+        struct = _struct_in(hints[part])
+        if struct is None:
+            return []
+    return [field.encode_name for field in msgspec.structs.fields(struct)]
+
+
+def _struct_in(annotation: Any) -> type[msgspec.Struct] | None:
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (list, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _struct_in(arg)
+            if found is not None:
+                return found
+    return None

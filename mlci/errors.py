@@ -1,0 +1,89 @@
+"""The error tree: every expected failure is an MlciError that knows its exit code."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+
+class ExitCode(enum.IntEnum):
+    """The exit-code contract shared by every command."""
+
+    OK = 0
+    CHECK_FAILED = 1
+    USER_ERROR = 2
+    INTERNAL_ERROR = 3
+    INTERRUPTED = 130
+
+
+class MlciError(Exception):
+    """An expected failure caused by the user's input or environment (exit 2 by default).
+
+    `message` is one line saying what is wrong; `hint` says what to do about it.
+    `path`, `line` and `column` locate the problem when it sits in a file.
+    """
+
+    exit_code: ExitCode = ExitCode.USER_ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        path: str | Path | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.column = column
+
+    @property
+    def location(self) -> str | None:
+        """`file:line:column`, as far as it is known."""
+        if self.path is None:
+            return None
+        parts = [self.path]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}" if self.location else self.message
+        if self.hint:
+            text = f"{text} ({self.hint})"
+        return text
+
+
+class ConfigError(MlciError):
+    """mlci.yaml is missing, malformed or does not match the config model."""
+
+
+class InputFileError(MlciError):
+    """A data, metrics, schema or model file is missing, unreadable or malformed."""
+
+
+class GitError(MlciError):
+    """A git revision or repository problem the user can fix (bad rev, shallow clone, ...)."""
+
+
+class MissingExtraError(MlciError):
+    """A command needs an optional dependency that is not installed."""
+
+    def __init__(self, extra: str, module: str, *, feature: str | None = None) -> None:
+        what = feature or f"this command needs {module}"
+        super().__init__(
+            f"{what}, which is not installed",
+            hint=f"install it with: pip install 'mlci[{extra}]'",
+        )
+        self.extra = extra
+        self.module = module
+
+
+class GitHubError(MlciError):
+    """Talking to the GitHub API failed in a way the user can act on (token, permissions)."""

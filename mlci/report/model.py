@@ -1,0 +1,172 @@
+"""The Report: plain typed data that every renderer (text, markdown, JSON) only displays.
+
+The JSON shape produced by `report_to_dict` is a documented, stable contract (docs/report.md).
+Add fields; never rename or remove them within a `schema_version`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from mlci import __version__
+
+REPORT_SCHEMA_VERSION = 1
+
+Scalar = bool | int | float | str
+GateStatus = Literal["passed", "failed", "warned", "skipped"]
+DatasetStatus = Literal["valid", "invalid", "error"]
+Verdict = Literal["improved", "regressed", "unchanged", "changed", "added", "removed"]
+
+
+@dataclass
+class MetricChange:
+    """One metric (or param) on both sides of a diff. `None` means absent on that side."""
+
+    path: str
+    name: str
+    old: Scalar | None
+    new: Scalar | None
+    diff: float | None = None
+    """new - old, when both are numbers."""
+    relative: float | None = None
+    """diff / |old|, when both are numbers and old is not zero."""
+    direction: Literal["higher", "lower"] | None = None
+    verdict: Verdict = "changed"
+
+
+@dataclass
+class MetricsDiff:
+    base: str | None
+    """What the head was compared with: a commit, `baseline/` or an MLflow run, as a label."""
+    head: str
+    metrics: list[MetricChange] = field(default_factory=list)
+    params: list[MetricChange] = field(default_factory=list)
+
+
+@dataclass
+class GateResult:
+    metric: str
+    rule: str
+    """The rule name as written in mlci.yaml (`min`, `max_drop`, `significance`, ...)."""
+    status: GateStatus
+    reason: str
+    severity: Literal["error", "warning"] = "error"
+    gate: str | None = None
+    """The gate's name, when it has one."""
+    observed: float | None = None
+    baseline: float | None = None
+    limit: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    """Rule-specific numbers, such as the confidence interval and p-value of `significance`."""
+
+
+@dataclass
+class FailureCase:
+    value: Any
+    row: int | None = None
+    """0-based row index in the data (None for schema-level failures)."""
+    line: int | None = None
+    """1-based line in the data file, when the row maps to one."""
+
+
+@dataclass
+class CheckFailure:
+    check: str
+    column: str | None
+    failing: int
+    """Number of failing rows (or 1 for schema-level failures)."""
+    schema_level: bool = False
+    cases: list[FailureCase] = field(default_factory=list)
+
+
+@dataclass
+class DatasetResult:
+    name: str
+    path: str
+    schema: str | None
+    status: DatasetStatus
+    rows: int | None = None
+    columns: int | None = None
+    failures: list[CheckFailure] = field(default_factory=list)
+    message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    """Schema changes, data summary and drift against the base (filled by the data checks)."""
+
+
+@dataclass
+class Problem:
+    """An input error met while running one check: that check could not run, the rest did."""
+
+    check: str
+    message: str
+    path: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class Report:
+    title: str = "mlci report"
+    report_id: str = "default"
+    config: str | None = None
+    base: str | None = None
+    """The base revision (or baseline) everything was compared with."""
+    diff: MetricsDiff | None = None
+    gates: list[GateResult] = field(default_factory=list)
+    datasets: list[DatasetResult] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    mlci_version: str = __version__
+
+    @property
+    def failed(self) -> bool:
+        return any(g.status == "failed" for g in self.gates) or any(
+            d.status == "invalid" for d in self.datasets
+        )
+
+    @property
+    def status(self) -> Literal["passed", "failed", "error"]:
+        if self.problems:
+            return "error"
+        return "failed" if self.failed else "passed"
+
+    @property
+    def exit_code(self) -> int:
+        return {"passed": 0, "failed": 1, "error": 2}[self.status]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        gates = {name: 0 for name in ("passed", "failed", "warned", "skipped")}
+        for gate in self.gates:
+            gates[gate.status] += 1
+        datasets = {name: 0 for name in ("valid", "invalid", "error")}
+        for dataset in self.datasets:
+            datasets[dataset.status] += 1
+        metrics = {name: 0 for name in ("improved", "regressed", "unchanged", "changed")}
+        metrics.update(added=0, removed=0)
+        for change in self.diff.metrics if self.diff else []:
+            metrics[change.verdict] += 1
+        return {"gates": gates, "datasets": datasets, "metrics": metrics}
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """The stable JSON shape; non-finite floats become the strings "NaN", "Infinity", "-Infinity"."""
+    body = asdict(report)
+    data: dict[str, Any] = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "mlci_version": body.pop("mlci_version"),
+        "status": report.status,
+        "exit_code": report.exit_code,
+        "counts": report.counts(),
+        **body,
+    }
+    return _json_safe(data)  # type: ignore[no-any-return]
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value

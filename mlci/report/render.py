@@ -1,0 +1,86 @@
+"""Renderers: text (rich on a terminal, plain when piped), markdown and JSON views of a Report."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mlci.report.model import Report, report_to_dict
+from mlci.report.tables import Table, headline, report_tables
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    precision: int = 5
+    color: bool = False
+    """Draw rich tables with colour (a terminal); plain aligned text otherwise."""
+    width: int = 120
+    mermaid: bool = True
+    template: str | None = None
+    """A user template extending the default markdown report."""
+
+
+def render_text(report: Report, options: RenderOptions) -> str:
+    lines = [f"{report.title}: {headline(report)}"]
+    if report.base:
+        lines.append(f"compared with: {report.base}")
+    body = "\n".join(lines) + "\n"
+    for table in report_tables(report, options.precision):
+        body += "\n" + (rich_table(table, options.width) if options.color else plain_table(table))
+    return body
+
+
+def plain_table(table: Table) -> str:
+    """An aligned table of plain text, safe for logs and pipes."""
+    widths = [len(header) for header in table.headers]
+    for row in table.rows:
+        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        padded = [
+            cell.rjust(width) if index in table.align_right else cell.ljust(width)
+            for index, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(padded).rstrip()
+
+    out = [table.title, line(table.headers), line(["-" * width for width in widths])]
+    out += [line(row) for row in table.rows]
+    return "\n".join(out) + "\n"
+
+
+def rich_table(table: Table, width: int) -> str:
+    from rich.console import Console
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    rich = RichTable(title=table.title, title_justify="left", header_style="bold")
+    for index, header in enumerate(table.headers):
+        rich.add_column(header, justify="right" if index in table.align_right else "left")
+    styles = {"FAIL": "bold red", "pass": "green", "warn": "yellow", "▲ better": "green", "▼ worse": "red"}
+    for row in table.rows:
+        rich.add_row(*(Text(cell, style=styles.get(cell.split(" (")[0], "")) for cell in row))
+    buffer = io.StringIO()
+    Console(file=buffer, force_terminal=True, width=width, highlight=False).print(rich)
+    return buffer.getvalue()
+
+
+def render_json(report: Report, options: RenderOptions) -> str:
+    return json.dumps(report_to_dict(report), indent=2, sort_keys=False) + "\n"
+
+
+def render_markdown(report: Report, options: RenderOptions) -> str:
+    from mlci.report.markdown import render_markdown_report
+
+    return render_markdown_report(report, options)
+
+
+Renderer = Callable[[Report, RenderOptions], str]
+# Name -> renderer; also the choices of every `--format` option.
+RENDERERS: dict[str, Renderer] = {
+    "text": render_text,
+    "markdown": render_markdown,
+    "json": render_json,
+}
+EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".json": "json", ".txt": "text"}

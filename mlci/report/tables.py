@@ -1,0 +1,177 @@
+"""The report's sections laid out as tables of strings, shared by the text and markdown views."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlci.report.model import GateResult, MetricChange, Report
+
+MISSING = "-"
+ARROWS = {"improved": "▲ better", "regressed": "▼ worse", "added": "new", "removed": "gone"}
+GATE_MARKS = {"passed": "pass", "failed": "FAIL", "warned": "warn", "skipped": "skip"}
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    align_right: set[int] = field(default_factory=set)
+
+
+def format_value(value: Any, precision: int = 5) -> str:
+    """A metric value as DVC shows it: floats rounded to `precision` decimals."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return str(round(value, precision))
+    return str(value)
+
+
+def format_change(value: float | None, precision: int = 5) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    text = format_value(value, precision)
+    return text if text.startswith("-") or text in ("NaN", "0", "0.0") else f"+{text}"
+
+
+def format_percent(relative: float | None) -> str:
+    if relative is None or not math.isfinite(relative):
+        return MISSING
+    return f"{relative * 100:+.2f}%"
+
+
+def headline(report: Report) -> str:
+    """The verdict and the counts, in one line."""
+    counts = report.counts()
+    parts = []
+    gates = counts["gates"]
+    if report.gates:
+        gate_parts = [f"{gates[k]} {k}" for k in ("passed", "failed", "warned", "skipped") if gates[k]]
+        parts.append("gates " + ", ".join(gate_parts))
+    datasets = counts["datasets"]
+    if report.datasets:
+        ds_parts = [f"{datasets[k]} {k}" for k in ("valid", "invalid", "error") if datasets[k]]
+        parts.append("datasets " + ", ".join(ds_parts))
+    if report.diff is not None:
+        metrics = counts["metrics"]
+        moved = [f"{metrics[k]} {k}" for k in ("improved", "regressed", "changed", "added", "removed") if metrics[k]]
+        parts.append("metrics " + (", ".join(moved) if moved else "unchanged"))
+    if report.problems:
+        parts.append(f"{len(report.problems)} input error{'s' if len(report.problems) > 1 else ''}")
+    verdict = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR"}[report.status]
+    return f"{verdict}: " + ("; ".join(parts) if parts else "nothing to check")
+
+
+def metric_table(
+    changes: list[MetricChange],
+    *,
+    title: str,
+    base: str,
+    head: str,
+    precision: int = 5,
+    with_change: bool = True,
+    with_path: bool = True,
+) -> Table:
+    headers = (["Path"] if with_path else []) + ["Metric", base, head]
+    if with_change:
+        headers += ["Change", "%", ""]
+    table = Table(title=title, headers=headers)
+    first = 1 if with_path else 0
+    table.align_right = {first + 1, first + 2} | ({first + 3, first + 4} if with_change else set())
+    for change in changes:
+        row = ([change.path] if with_path else []) + [
+            change.name or "(value)",
+            format_value(change.old, precision),
+            format_value(change.new, precision),
+        ]
+        if with_change:
+            row += [
+                format_change(change.diff, precision),
+                format_percent(change.relative),
+                ARROWS.get(change.verdict, ""),
+            ]
+        table.rows.append(row)
+    return table
+
+
+def gate_table(gates: list[GateResult], precision: int = 5) -> Table:
+    table = Table(
+        title="Gates",
+        headers=["Metric", "Rule", "Observed", "Baseline", "Limit", "Verdict", "Why"],
+        align_right={2, 3, 4},
+    )
+    for gate in gates:
+        table.rows.append(
+            [
+                gate.metric,
+                gate.rule,
+                format_value(gate.observed, precision),
+                format_value(gate.baseline, precision),
+                format_value(gate.limit, precision),
+                GATE_MARKS[gate.status] + (" (warning)" if gate.severity == "warning" else ""),
+                gate.reason,
+            ]
+        )
+    return table
+
+
+def report_tables(report: Report, precision: int = 5) -> list[Table]:
+    """Every section that has something to show, in reading order."""
+    tables = []
+    if report.gates:
+        tables.append(gate_table(report.gates, precision))
+    for dataset in report.datasets:
+        table = Table(
+            title=f"Dataset {dataset.name}: {dataset.status}"
+            + (f" ({dataset.rows} rows)" if dataset.rows is not None else ""),
+            headers=["Column", "Check", "Failing", "Examples"],
+            align_right={2},
+        )
+        for failure in dataset.failures:
+            examples = ", ".join(
+                (f"row {case.row}: " if case.row is not None else "") + format_value(case.value, precision)
+                for case in failure.cases[:5]
+            )
+            table.rows.append([failure.column or "(schema)", failure.check, str(failure.failing), examples])
+        if dataset.message:
+            table.rows.append(["", dataset.message, "", ""])
+        tables.append(table)
+    if report.diff is not None:
+        shown = [c for c in report.diff.metrics if c.verdict != "unchanged"] or report.diff.metrics
+        tables.append(
+            metric_table(
+                shown,
+                title=f"Metrics ({report.diff.base} → {report.diff.head})",
+                base=report.diff.base or "base",
+                head=report.diff.head,
+                precision=precision,
+            )
+        )
+        changed_params = [c for c in report.diff.params if c.verdict != "unchanged"]
+        if changed_params:
+            tables.append(
+                metric_table(
+                    changed_params,
+                    title="Params",
+                    base=report.diff.base or "base",
+                    head=report.diff.head,
+                    precision=precision,
+                    with_change=False,
+                )
+            )
+    if report.problems:
+        table = Table(title="Input errors", headers=["Check", "Problem"])
+        table.rows = [[problem.check, problem.message] for problem in report.problems]
+        tables.append(table)
+    return tables
