@@ -231,12 +231,6 @@ class Config(_Section):
     report: ReportOptions = ReportOptions()
     mlflow: MlflowOptions = MlflowOptions()
 
-    def __post_init__(self) -> None:
-        if self.version != CONFIG_VERSION:
-            raise ValueError(
-                f"unsupported config version {self.version}: this mlci reads version "
-                f"{CONFIG_VERSION} (upgrade mlci, or set `version: {CONFIG_VERSION}`)"
-            )
 
 
 @dataclass(frozen=True)
@@ -282,6 +276,16 @@ def load_config(path: Path) -> ConfigFile:
             line=position.line if position else None,
             column=position.column if position else None,
         )
+    version = data.get("version", CONFIG_VERSION)
+    if version != CONFIG_VERSION:
+        position = document.position(("version",))
+        raise ConfigError(
+            f"unsupported config version {version!r}: this mlci reads version {CONFIG_VERSION}",
+            hint=f"upgrade mlci, or write the file for `version: {CONFIG_VERSION}`",
+            path=path,
+            line=position.line if position else None,
+            column=position.column if position else None,
+        )
     try:
         config = msgspec.convert(data, Config, strict=True)
     except msgspec.ValidationError as exc:
@@ -311,6 +315,7 @@ _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 _EXPECTED = re.compile(r"^Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`$")
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`$")
+_ENUM = re.compile(r"^Invalid enum value (?P<value>.+)$")
 _MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
 _KINDS = {
     "str": "a string",
@@ -327,31 +332,31 @@ def _config_error(raw: str, document: YamlDocument) -> ConfigError:
     match = _AT.match(raw)
     message = match["message"] if match else raw
     key: PathKey = tuple(
-        name if name is not None else int(index)
-        for name, index in _PATH_PART.findall(match["path"] or "" if match else "")
+        name if name else int(index)
+        for name, index in _PATH_PART.findall((match["path"] or "") if match else "")
     )
-    where = "/".join(str(part) for part in key) or "top level"
+    where = _dotted(key)
     hint = None
     prefer_key = False
     if unknown := _UNKNOWN.match(message):
         field = unknown["field"]
+        allowed = _fields_at(key)
         key = (*key, field)
         prefer_key = True
-        allowed = _fields_at(key[:-1])
-        section = f"in {where}" if where != "top level" else "at the top level"
-        message = f"unknown key {field!r} {section}"
-        close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
-        if close:
-            hint = f"did you mean {close[0]!r}?"
-        elif allowed:
-            hint = "allowed keys: " + ", ".join(sorted(allowed))
+        message = f"unknown key {field!r} " + (f"in {where}" if where else "at the top level")
+        hint = _did_you_mean(field, allowed)
     elif missing := _MISSING.match(message):
-        message = f"missing required key {missing['field']!r} in {where}"
+        message = f"missing required key {missing['field']!r}" + (f" in {where}" if where else "")
     elif expected := _EXPECTED.match(message):
-        wanted = " or ".join(_kind(part) for part in expected["expected"].split(" | "))
+        kinds = expected["expected"].split(" | ")
+        wanted = " or ".join(_kind(kind) for kind in kinds if kind != "null" or len(kinds) == 1)
         message = f"{where}: expected {wanted}, got {_kind(expected['got'])}"
+    elif enum := _ENUM.match(message):
+        choices = [str(choice) for choice in typing.get_args(_annotation_at(key))]
+        message = f"{where}: {enum['value']} is not one of: {', '.join(choices)}"
+        hint = _did_you_mean(enum["value"].strip("'\""), choices)
     else:
-        message = f"{where}: {message}"
+        message = f"{where}: {message}" if where else message
     position = document.position(key, prefer_key=prefer_key)
     return ConfigError(
         message,
@@ -360,6 +365,22 @@ def _config_error(raw: str, document: YamlDocument) -> ConfigError:
         line=position.line if position else None,
         column=position.column if position else None,
     )
+
+
+def _dotted(key: PathKey) -> str:
+    text = ""
+    for part in key:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _did_you_mean(value: str, allowed: list[str]) -> str | None:
+    close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    if allowed:
+        return "allowed: " + ", ".join(sorted(allowed))
+    return None
 
 
 def _kind(name: str) -> str:
@@ -376,18 +397,30 @@ def _json_kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _fields_at(key: PathKey) -> list[str]:
-    """The keys allowed at `key` in the config model (for did-you-mean)."""
-    struct: Any = Config
+def _annotation_at(key: PathKey) -> Any:
+    """The type the config model declares at `key` (list items for int parts)."""
+    annotation: Any = Config
     for part in key:
         if isinstance(part, int):
+            args = typing.get_args(annotation)
+            annotation = args[0] if args else Any
             continue
-        hints = typing.get_type_hints(struct)
-        if part not in hints:
-            return []
-        struct = _struct_in(hints[part])
+        struct = _struct_in(annotation)
         if struct is None:
-            return []
+            return Any
+        hints = typing.get_type_hints(struct)
+        annotation = hints.get(part, Any)
+    optional = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(optional) == 1:
+        return optional[0]
+    return annotation
+
+
+def _fields_at(key: PathKey) -> list[str]:
+    """The keys allowed at `key` in the config model (for did-you-mean)."""
+    struct = _struct_in(_annotation_at(key))
+    if struct is None:
+        return []
     return [field.encode_name for field in msgspec.structs.fields(struct)]
 
 

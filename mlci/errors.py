@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from pathlib import Path
 
 
@@ -46,7 +47,7 @@ class MlciError(Exception):
         """`file:line:column`, as far as it is known."""
         if self.path is None:
             return None
-        parts = [self.path]
+        parts = [_display_path(self.path)]
         if self.line is not None:
             parts.append(str(self.line))
             if self.column is not None:
@@ -58,6 +59,17 @@ class MlciError(Exception):
         if self.hint:
             text = f"{text} ({self.hint})"
         return text
+
+
+def _display_path(path: str) -> str:
+    """Paths under the current directory are shown relative to it, as a user typed them."""
+    if not os.path.isabs(path):
+        return path
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative
 
 
 class ConfigError(MlciError):

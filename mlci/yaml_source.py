@@ -61,9 +61,12 @@ def read_text(path: Path, what: str, error: type[MlciError] = InputFileError) ->
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
         raise error(
-            f"{what} is not valid UTF-8 (byte {exc.start})",
+            f"{what} is not valid UTF-8",
             path=path,
+            line=before.count(b"\n") + 1,
+            column=exc.start - (before.rfind(b"\n") + 1) + 1,
             hint="save the file as UTF-8",
         ) from None
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from mlci.report.render import RenderOptions
 
 TEMPLATES = Path(__file__).parent / "templates"
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
 
 
 def escape_markdown(text: object) -> str:

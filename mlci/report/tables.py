@@ -42,7 +42,7 @@ def format_change(value: float | None, precision: int = 5) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "NaN"
     text = format_value(value, precision)
-    return text if text.startswith("-") or text in ("NaN", "0", "0.0") else f"+{text}"
+    return f"+{text}" if value > 0 else text
 
 
 def format_percent(relative: float | None) -> str:

@@ -136,6 +136,7 @@ def default_base(
     In GitHub Actions the base branch is GITHUB_BASE_REF; locally, `remote/branch` when that
     remote-tracking branch exists, else the local `branch`.
     """
+    git.toplevel  # noqa: B018 - fail first with "not a git repository"
     if rev:
         return BaseRevision(sha=git.resolve(rev), label=rev)
     base_branch = env.get("GITHUB_BASE_REF") or branch
