@@ -1,6 +1,6 @@
 """The mlci.yaml model: one typed declaration that validates the file and exports its JSON Schema.
 
-Every section is a frozen msgspec Struct that rejects unknown keys. `load_config` turns any
+Every section is a msgspec Struct that rejects unknown keys. `load_config` turns any
 problem into a ConfigError naming file:line:column, with a did-you-mean for misspelt keys.
 """
 
@@ -22,15 +22,13 @@ from mlci.yaml_source import PathKey, YamlDocument, load_yaml
 CONFIG_NAMES = ("mlci.yaml", "mlci.yml", ".mlci.yaml", ".mlci.yml")
 CONFIG_VERSION = 1
 
-Direction = Literal["higher", "lower"]
-Severity = Literal["error", "warning"]
 
 
 class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """Base of every config section: unknown keys are errors, values are immutable."""
+    """Base of every config section: unknown keys are errors."""
 
 
-class Dataset(_Section):
+class Dataset(_Section, frozen=True):
     """A dataset validated against a pandera schema."""
 
     path: str
@@ -42,7 +40,9 @@ class Dataset(_Section):
     format: Literal["csv", "tsv", "parquet", "json", "jsonl"] | None = None
     """Data format; by default taken from the file extension (`.gz` allowed)."""
     engine: Literal["pandas", "polars"] = "pandas"
+    """The dataframe library pandera validates with."""
     encoding: str = "utf-8"
+    """Text encoding of CSV/TSV/JSON files."""
     chunksize: int | None = None
     """Validate CSV/JSON Lines in chunks of this many rows (files larger than memory)."""
     max_failures: int = 20
@@ -61,7 +61,7 @@ class Dataset(_Section):
         return self.name or self.path
 
 
-class Metrics(_Section):
+class Metrics(_Section, frozen=True):
     """Where the head metrics come from."""
 
     files: list[str] = []
@@ -71,14 +71,14 @@ class Metrics(_Section):
     dvc: bool | None = None
     """Also read the metrics and params declared in dvc.yaml (default: when dvc.yaml exists)."""
     precision: int = 5
-    """Significant digits shown in tables."""
+    """Decimals shown in tables (values are rounded for display only)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.precision <= 17:
             raise ValueError("precision must be between 0 and 17")
 
 
-class MlflowBaseline(_Section):
+class MlflowBaseline(_Section, frozen=True):
     """A baseline taken from MLflow."""
 
     model: str | None = None
@@ -88,9 +88,10 @@ class MlflowBaseline(_Section):
     filter: str | None = None
     """An MLflow search filter; the newest matching run is the baseline."""
     experiment: str | None = None
+    """Experiment searched by `filter` (default: the configured `mlflow.experiment`)."""
 
 
-class Baseline(_Section):
+class Baseline(_Section, frozen=True):
     """What the head is compared against."""
 
     source: Literal["git", "files", "mlflow"] = "git"
@@ -99,11 +100,13 @@ class Baseline(_Section):
     branch: str = "main"
     """Base branch used locally (in GitHub Actions, GITHUB_BASE_REF wins)."""
     remote: str = "origin"
+    """Remote whose copy of the base branch is preferred (`origin/main`)."""
     rev: str | None = None
     """Pin the base revision instead of using the merge-base."""
     dir: str | None = None
     """For `source: files`: a directory holding base copies of the metric/prediction files."""
     mlflow: MlflowBaseline | None = None
+    """For `source: mlflow`: which run or model version is the baseline."""
 
     def __post_init__(self) -> None:
         if self.source == "files" and not self.dir:
@@ -112,7 +115,7 @@ class Baseline(_Section):
             raise ValueError("baseline `source: mlflow` needs an `mlflow:` section")
 
 
-class Significance(_Section):
+class Significance(_Section, frozen=True):
     """Paired bootstrap (and McNemar for accuracy) on per-example predictions."""
 
     predictions: str
@@ -120,11 +123,17 @@ class Significance(_Section):
     base_predictions: str | None = None
     """Base predictions; by default the same path at the baseline."""
     id: str = "id"
+    """Column joining head and base predictions, example by example."""
     target: str = "target"
+    """Column with the true value."""
     prediction: str = "prediction"
+    """Column with the model's prediction."""
     resamples: int = 10_000
+    """Bootstrap resamples."""
     confidence: float = 0.95
+    """Confidence level of the interval."""
     seed: int = 0
+    """Random seed: the same seed gives the same interval."""
     tolerance: float = 0.0
     """How much worse the head may be before a significant difference fails the gate."""
 
@@ -137,7 +146,7 @@ class Significance(_Section):
             raise ValueError("tolerance must not be negative")
 
 
-class Gate(_Section):
+class Gate(_Section, frozen=True):
     """One rule on one metric. Every rule given must hold."""
 
     metric: str
@@ -145,24 +154,35 @@ class Gate(_Section):
     path: str | None = None
     """The metrics file holding the metric, when several files define the same name."""
     name: str | None = None
+    """A label for the gate in reports."""
     min: float | None = None
+    """The metric must be at least this."""
     max: float | None = None
+    """The metric must be at most this."""
     max_drop: float | None = None
+    """May fall below the baseline by at most this much (absolute)."""
     max_increase: float | None = None
+    """May rise above the baseline by at most this much (absolute)."""
     max_drop_pct: float | None = None
+    """May fall below the baseline by at most this percentage of |baseline|."""
     max_increase_pct: float | None = None
+    """May rise above the baseline by at most this percentage of |baseline|."""
     threshold: float | None = None
     """MLflow semantics: the metric must be at least (or at most) this value."""
     min_absolute_change: float | None = None
     """MLflow semantics: must improve on the baseline by at least this much."""
     min_relative_change: float | None = None
+    """MLflow semantics: must improve on the baseline by at least this fraction of it."""
     greater_is_better: bool | None = None
+    """MLflow's name for `direction` (true = higher)."""
     significance: Significance | None = None
-    direction: Direction | None = None
+    """Fail only when the head is significantly worse than the baseline on paired predictions."""
+    direction: Literal["higher", "lower"] | None = None
     """Whether higher or lower is better; inferred from the metric name when omitted."""
     required: bool = True
     """A missing metric fails the gate; otherwise the gate is skipped and says so."""
-    severity: Severity = "error"
+    severity: Literal["error", "warning"] = "error"
+    """`error` fails the run; `warning` is reported and never fails it."""
 
     def __post_init__(self) -> None:
         rules = (
@@ -191,17 +211,19 @@ class Gate(_Section):
                 raise ValueError(f"gate on {self.metric!r}: {key} must not be negative")
 
 
-class ReportOptions(_Section):
+class ReportOptions(_Section, frozen=True):
     """How the report looks and where it goes."""
 
     id: str = "default"
     """Report id: one sticky PR comment per id."""
     title: str = "mlci report"
+    """Heading of the report and the PR comment."""
     template: str | None = None
     """A Jinja2 template that extends the default markdown report."""
     mermaid: bool = True
     """Draw a Mermaid chart of metric changes in markdown."""
     max_failure_cases: int = 10
+    """Failure cases shown per failing data check."""
     output: str | None = None
     """Also write the report to this file (format from its extension: .md, .json, .txt)."""
 
@@ -210,17 +232,18 @@ class ReportOptions(_Section):
             raise ValueError("report id may hold only letters, digits, '_', '.', '-'")
 
 
-class MlflowOptions(_Section):
+class MlflowOptions(_Section, frozen=True):
     """The MLflow tracking server (mlci[mlflow])."""
 
     tracking_uri: str | None = None
     """Defaults to MLFLOW_TRACKING_URI, then `sqlite:///mlflow.db` in the repository."""
     experiment: str | None = None
+    """Experiment runs are logged to and searched in."""
     log: bool = False
     """Log the head metrics to MLflow during `mlci check`."""
 
 
-class Config(_Section):
+class Config(_Section, frozen=True):
     """mlci.yaml."""
 
     version: int = CONFIG_VERSION
@@ -230,7 +253,6 @@ class Config(_Section):
     gates: list[Gate] = []
     report: ReportOptions = ReportOptions()
     mlflow: MlflowOptions = MlflowOptions()
-
 
 
 @dataclass(frozen=True)
@@ -384,7 +406,7 @@ def _did_you_mean(value: str, allowed: list[str]) -> str | None:
 
 
 def _kind(name: str) -> str:
-    if name.startswith("'") or name.startswith('"'):
+    if name.startswith(("'", '"')):
         return name
     return _KINDS.get(name, name)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 import pytest
-
 from conftest import Invoker
+
 from mlci import __version__
 from mlci.cli.handler import run
 from mlci.errors import ExitCode, MlciError
@@ -89,7 +89,9 @@ def test_ctrl_c_in_a_real_process_is_exit_130(tmp_path: Path) -> None:
         "    import time; time.sleep(5)\n"
         "sys.exit(run(slow, []))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
     assert done.returncode == 130
     assert "Traceback" not in done.stderr
 
@@ -111,7 +113,9 @@ def test_every_command_has_help(mlci: Invoker) -> None:
         assert command.help, f"`mlci {' '.join(path)}` has no help text"
         for parameter in command.params:
             if isinstance(parameter, click.Option) and not parameter.hidden:
-                assert parameter.help, f"`mlci {' '.join(path)}` option {parameter.opts} has no help"
+                assert parameter.help, (
+                    f"`mlci {' '.join(path)}` option {parameter.opts} has no help"
+                )
         if isinstance(command, click.Group):
             for name, sub in command.commands.items():
                 walk(sub, [*path, name])

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import Invoker
+
 from mlci.config import Config, find_config, json_schema, load_config
 from mlci.errors import ConfigError
 
@@ -149,7 +149,9 @@ def test_unreadable_config(mlci: Invoker, tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(Path, "read_bytes", refuse)
     result = mlci("config", "show", cwd=tmp_path)
     assert result.exit_code == 2
-    assert result.stderr == "mlci: error: mlci.yaml: config file is not readable (permission denied)\n"
+    assert (
+        result.stderr == "mlci: error: mlci.yaml: config file is not readable (permission denied)\n"
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read files whatever their mode")
@@ -158,7 +160,9 @@ def test_unreadable_config_for_real(mlci: Invoker, tmp_path: Path) -> None:
     config.write_text("version: 1\n")
     config.chmod(0)
     result = mlci("config", "show", cwd=tmp_path)
-    assert result.stderr == "mlci: error: mlci.yaml: config file is not readable (permission denied)\n"
+    assert (
+        result.stderr == "mlci: error: mlci.yaml: config file is not readable (permission denied)\n"
+    )
 
 
 def test_not_utf8(mlci: Invoker, tmp_path: Path) -> None:
@@ -246,6 +250,6 @@ def test_load_config_returns_typed_model(tmp_path: Path) -> None:
     loaded = load_config(path)
     assert isinstance(loaded.config, Config)
     assert loaded.resolve("m.json") == tmp_path / "m.json"
+    path.write_text("metrics: 3\n")
     with pytest.raises(ConfigError):
-        path.write_text("metrics: 3\n")
         load_config(path)

@@ -7,15 +7,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import GitRepo, Invoker
+
 from mlci.checks.direction import infer_direction
 
 
 @pytest.fixture
 def pr_repo(git_repo: GitRepo) -> GitRepo:
     """main: base metrics; a feature branch with a commit; main moves on after the fork."""
-    git_repo.write("mlci.yaml", "metrics:\n  files: [metrics.json, params.yaml]\n  params: [params.yaml]\n")
+    git_repo.write(
+        "mlci.yaml", "metrics:\n  files: [metrics.json, params.yaml]\n  params: [params.yaml]\n"
+    )
     git_repo.write("metrics.json", '{"accuracy": 0.90, "loss": 0.40, "model": "a"}')
     git_repo.write("params.yaml", "lr: 0.1\nlayers: 2\n")
     git_repo.commit("base")
@@ -47,9 +49,13 @@ def test_github_base_ref_names_the_base_branch(
     assert json.loads(result.stdout)["metrics.json"]["accuracy"]["old"] == 0.90
 
 
-def test_remote_tracking_branch_is_preferred(mlci: Invoker, pr_repo: GitRepo, tmp_path: Path) -> None:
+def test_remote_tracking_branch_is_preferred(
+    mlci: Invoker, pr_repo: GitRepo, tmp_path: Path
+) -> None:
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", "-b", "feature", str(pr_repo.path), str(clone)], check=True)
+    subprocess.run(
+        ["git", "clone", "-q", "-b", "feature", str(pr_repo.path), str(clone)], check=True
+    )
     result = mlci("diff", "--md", "--targets", "metrics.json", cwd=clone)
     assert result.exit_code == 0, result.stderr
     assert "| metrics.json | accuracy | 0.9 | 0.93 |" in result.stdout
@@ -69,7 +75,17 @@ def test_text_table_has_relative_change_and_arrows(mlci: Invoker, pr_repo: GitRe
 
 
 def test_markdown_precision_and_no_path(mlci: Invoker, pr_repo: GitRepo) -> None:
-    result = mlci("diff", "main~1", "--md", "--no-path", "--precision", "1", "--targets", "metrics.json", cwd=pr_repo.path)
+    result = mlci(
+        "diff",
+        "main~1",
+        "--md",
+        "--no-path",
+        "--precision",
+        "1",
+        "--targets",
+        "metrics.json",
+        cwd=pr_repo.path,
+    )
     assert result.stdout.splitlines() == [
         "| Metric | main\\~1 | workspace | Change | % |  |",
         "| :--- | ---: | ---: | ---: | ---: | :--- |",
@@ -94,7 +110,10 @@ def test_params_has_no_change_column(mlci: Invoker, pr_repo: GitRepo) -> None:
 
 
 def test_direction_from_gate_config_beats_the_name(mlci: Invoker, git_repo: GitRepo) -> None:
-    git_repo.write("mlci.yaml", "metrics: {files: [m.json]}\ngates:\n  - {metric: loss, direction: higher, min: 0}\n")
+    git_repo.write(
+        "mlci.yaml",
+        "metrics: {files: [m.json]}\ngates:\n  - {metric: loss, direction: higher, min: 0}\n",
+    )
     git_repo.write("m.json", '{"loss": 1}')
     git_repo.commit()
     git_repo.write("m.json", '{"loss": 2}')
@@ -157,7 +176,9 @@ def test_not_a_git_repository(mlci: Invoker, tmp_path: Path) -> None:
     (tmp_path / "m.json").write_text("{}")
     result = mlci("diff", "--targets", "m.json", cwd=tmp_path)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"mlci: error: {tmp_path.resolve()} is not inside a git repository")
+    assert result.stderr.startswith(
+        f"mlci: error: {tmp_path.resolve()} is not inside a git repository"
+    )
 
 
 def test_missing_base_branch(mlci: Invoker, git_repo: GitRepo) -> None:
@@ -176,7 +197,16 @@ def test_shallow_clone_without_the_base_says_fetch_depth_0(
 ) -> None:
     clone = tmp_path / "shallow"
     subprocess.run(
-        ["git", "clone", "-q", "--depth", "1", "--no-single-branch", f"file://{pr_repo.path}", str(clone)],
+        [
+            "git",
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--no-single-branch",
+            f"file://{pr_repo.path}",
+            str(clone),
+        ],
         check=True,
     )
     subprocess.run(["git", "checkout", "-q", "feature"], cwd=clone, check=True)
@@ -200,11 +230,21 @@ def test_diff_never_touches_the_work_tree(mlci: Invoker, pr_repo: GitRepo) -> No
 @pytest.mark.parametrize(
     ("name", "direction"),
     [
-        ("accuracy", "higher"), ("val.f1_macro", "higher"), ("roc_auc", "higher"), ("r2", "higher"),
-        ("recall", "higher"), ("precision_weighted", "higher"),
-        ("loss", "lower"), ("val_loss", "lower"), ("log_loss", "lower"), ("rmse", "lower"),
-        ("mean_absolute_error", "lower"), ("latency_ms", "lower"), ("mse", "lower"),
-        ("epochs", None), ("model", None),
+        ("accuracy", "higher"),
+        ("val.f1_macro", "higher"),
+        ("roc_auc", "higher"),
+        ("r2", "higher"),
+        ("recall", "higher"),
+        ("precision_weighted", "higher"),
+        ("loss", "lower"),
+        ("val_loss", "lower"),
+        ("log_loss", "lower"),
+        ("rmse", "lower"),
+        ("mean_absolute_error", "lower"),
+        ("latency_ms", "lower"),
+        ("mse", "lower"),
+        ("epochs", None),
+        ("model", None),
     ],
 )
 def test_direction_from_common_names(name: str, direction: str | None) -> None:

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import GitRepo, Invoker
 
 DVC = shutil.which("dvc", path=str(Path(sys.executable).parent)) or shutil.which("dvc")
-pytestmark = pytest.mark.skipif(DVC is None, reason="dvc is not installed (pip install 'mlci[dvc]')")
+pytestmark = pytest.mark.skipif(
+    DVC is None, reason="dvc is not installed (pip install 'mlci[dvc]')"
+)
 
 DVC_YAML = "metrics:\n  - metrics.json\n  - eval/scores.yaml\n  - report.toml\n  - scalar.txt\n"
 
@@ -78,7 +79,9 @@ def _dvc(repo: Path, *args: str) -> str:
     return done.stdout
 
 
-def _dvc_repo(git_repo: GitRepo, base: dict[str, str], head: dict[str, str], *, commit_head: bool) -> None:
+def _dvc_repo(
+    git_repo: GitRepo, base: dict[str, str], head: dict[str, str], *, commit_head: bool
+) -> None:
     _dvc(git_repo.path, "init", "-q")
     _dvc(git_repo.path, "config", "core.autostage", "false")
     git_repo.write("dvc.yaml", DVC_YAML)
@@ -137,8 +140,20 @@ def test_matches_dvc_with_targets(mlci: Invoker, git_repo: GitRepo) -> None:
     base, head = SCENARIOS["nested-json-yaml-toml"]
     _dvc_repo(git_repo, base, head, commit_head=True)
     targets = ["--targets", "report.toml", "metrics.json"]
-    theirs = json.loads(_dvc(git_repo.path, "metrics", "diff", "HEAD~1", "HEAD", "--json", *targets))
-    result = mlci("diff", "HEAD~1", "HEAD", "--json", "--targets", "report.toml", "--targets", "metrics.json", cwd=git_repo.path)
+    theirs = json.loads(
+        _dvc(git_repo.path, "metrics", "diff", "HEAD~1", "HEAD", "--json", *targets)
+    )
+    result = mlci(
+        "diff",
+        "HEAD~1",
+        "HEAD",
+        "--json",
+        "--targets",
+        "report.toml",
+        "--targets",
+        "metrics.json",
+        cwd=git_repo.path,
+    )
     assert_same(json.loads(result.stdout), theirs)
 
 

@@ -7,12 +7,27 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ["pandas", "pandera", "sklearn", "mlflow", "dvc", "numpy", "scipy", "polars", "pyarrow", "requests", "jinja2", "rich"]
+HEAVY = [
+    "pandas",
+    "pandera",
+    "sklearn",
+    "mlflow",
+    "dvc",
+    "numpy",
+    "scipy",
+    "polars",
+    "pyarrow",
+    "requests",
+    "jinja2",
+    "rich",
+]
 
 
 def _modules_after(code: str, cwd: Path) -> set[str]:
     probe = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=cwd, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=cwd, check=True
+    )
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 

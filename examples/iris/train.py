@@ -1,7 +1,7 @@
-"""Train the iris classifier and write what CI checks: model, metrics and per-example predictions.
+"""Train the iris classifier; write what CI checks: model, metrics, per-example predictions.
 
-    python train.py               # the candidate: writes model.joblib, metrics.json, predictions.csv
-    python train.py --baseline    # the reference model: writes baseline/ (committed)
+    python train.py             # candidate: model.joblib, metrics.json, predictions.csv
+    python train.py --baseline  # the reference model: writes baseline/ (committed)
 
 The data comes from scikit-learn's bundled iris set, written to data/iris.csv with an `id` column
 so predictions of two models can be paired example by example.

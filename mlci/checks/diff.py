@@ -87,7 +87,9 @@ def metric_changes(
     return sorted(rows, key=lambda row: (row.path, row.name))
 
 
-def _change(path: str, name: str, values: dict[str, Any], direction: Direction | None) -> MetricChange:
+def _change(
+    path: str, name: str, values: dict[str, Any], direction: Direction | None
+) -> MetricChange:
     old, new, diff = values["old"], values["new"], values.get("diff")
     relative = None
     if diff is not None and isinstance(old, int | float) and old != 0 and math.isfinite(old):

@@ -8,12 +8,51 @@ from typing import Literal
 Direction = Literal["higher", "lower"]
 
 HIGHER_IS_BETTER = frozenset(
-    {"accuracy", "acc", "precision", "recall", "f1", "auc", "r2", "roc_auc", "pr_auc", "ndcg", "iou", "dice", "bleu", "rouge", "specificity", "sensitivity", "tpr",
-     "throughput", "kappa", "mcc"}
+    {
+        "accuracy",
+        "acc",
+        "precision",
+        "recall",
+        "f1",
+        "auc",
+        "r2",
+        "roc_auc",
+        "pr_auc",
+        "ndcg",
+        "iou",
+        "dice",
+        "bleu",
+        "rouge",
+        "specificity",
+        "sensitivity",
+        "tpr",
+        "throughput",
+        "kappa",
+        "mcc",
+    }
 )
 LOWER_IS_BETTER = frozenset(
-    {"loss", "error", "rmse", "mae", "mse", "latency", "log_loss", "logloss", "mape", "smape",
-     "rmsle", "msle", "perplexity", "fpr", "fnr", "brier", "wer", "cer", "duration"}
+    {
+        "loss",
+        "error",
+        "rmse",
+        "mae",
+        "mse",
+        "latency",
+        "log_loss",
+        "logloss",
+        "mape",
+        "smape",
+        "rmsle",
+        "msle",
+        "perplexity",
+        "fpr",
+        "fnr",
+        "brier",
+        "wer",
+        "cer",
+        "duration",
+    }
 )
 _TOKEN = re.compile(r"[^a-z0-9]+")
 

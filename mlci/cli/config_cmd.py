@@ -23,7 +23,13 @@ def schema() -> None:
 
 
 @config.command()
-@click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default="yaml", help="Output format.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    help="Output format.",
+)
 @pass_state
 def show(state: CliState, output_format: str) -> None:
     """Validate mlci.yaml and print it with every default filled in."""

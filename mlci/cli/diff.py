@@ -19,12 +19,22 @@ from mlci.cli.state import CliState, pass_state
     help="Metrics files to compare (repeatable); default: mlci.yaml's and dvc.yaml's.",
 )
 @click.option("-a", "--all", "show_all", is_flag=True, help="Show unchanged metrics too.")
-@click.option("--precision", type=click.IntRange(0, 17), default=None, help="Decimals shown (default 5).")
+@click.option(
+    "--precision", type=click.IntRange(0, 17), default=None, help="Decimals shown (default 5)."
+)
 @click.option("--no-path", is_flag=True, help="Leave out the Path column.")
-@click.option("--params", is_flag=True, help="Diff parameters instead of metrics (no Change column).")
+@click.option(
+    "--params", is_flag=True, help="Diff parameters instead of metrics (no Change column)."
+)
 @click.option("--json", "as_json", is_flag=True, help="DVC's JSON shape (same as `--format json`).")
 @click.option("--md", "as_md", is_flag=True, help="A markdown table (same as `--format markdown`).")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default=None, help="Output format (default: text).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default=None,
+    help="Output format (default: text).",
+)
 @pass_state
 def diff(
     state: CliState,
@@ -48,13 +58,14 @@ def diff(
     from mlci.checks.check import CheckContext
     from mlci.checks.diff import dvc_diff, metric_changes
     from mlci.report.tables import metric_table
+    from mlci.sources.metrics import Kind
 
     chosen = "json" if as_json else "markdown" if as_md else output_format or "text"
     config = state.config(required=False)
     context = CheckContext(
         config=config, base_override=a_rev, head_override=b_rev, targets=targets or None
     )
-    kind = "params" if params else "metrics"
+    kind: Kind = "params" if params else "metrics"
     old, new = context.base_metrics(kind), context.head_metrics(kind)
     if chosen == "json":
         click.echo(json.dumps(dvc_diff(old, new, with_unchanged=show_all)))

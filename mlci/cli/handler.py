@@ -17,7 +17,9 @@ ISSUES_URL = "https://github.com/mlci/mlci/issues"
 def run(command: click.Command, args: Sequence[str] | None = None) -> int:
     """Run `command` and return the exit code; never lets an exception escape."""
     try:
-        result = command.main(args=list(args) if args is not None else None, prog_name="mlci", standalone_mode=False)
+        result = command.main(
+            args=list(args) if args is not None else None, prog_name="mlci", standalone_mode=False
+        )
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.exceptions.Abort:

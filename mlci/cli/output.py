@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
+from mlci.cli.state import resolve_format, stdout_is_terminal, write_output
 from mlci.config import ConfigFile
 from mlci.report.model import Report
 from mlci.report.render import RENDERERS, RenderOptions
-from mlci.cli.state import resolve_format, stdout_is_terminal, write_output
 
 
 def render_options(config: ConfigFile, *, color: bool = False) -> RenderOptions:
@@ -33,8 +33,13 @@ def emit_report(
     extra = config.config.report.output
     if extra:
         extra_path = config.resolve(extra)
-        write_output(extra_path, RENDERERS[resolve_format(None, extra_path)](report, render_options(config)))
+        write_output(
+            extra_path, RENDERERS[resolve_format(None, extra_path)](report, render_options(config))
+        )
     shown = "text" if output is not None else chosen
-    click.echo(RENDERERS[shown](report, render_options(config, color=terminal and shown == "text")), nl=False)
+    click.echo(
+        RENDERERS[shown](report, render_options(config, color=terminal and shown == "text")),
+        nl=False,
+    )
     for problem in report.problems:
         click.echo(f"mlci: error: {problem.message}", err=True)

@@ -135,13 +135,13 @@ class Report:
         return {"passed": 0, "failed": 1, "error": 2}[self.status]
 
     def counts(self) -> dict[str, dict[str, int]]:
-        gates = {name: 0 for name in ("passed", "failed", "warned", "skipped")}
+        gates = dict.fromkeys(("passed", "failed", "warned", "skipped"), 0)
         for gate in self.gates:
             gates[gate.status] += 1
-        datasets = {name: 0 for name in ("valid", "invalid", "error")}
+        datasets = dict.fromkeys(("valid", "invalid", "error"), 0)
         for dataset in self.datasets:
             datasets[dataset.status] += 1
-        metrics = {name: 0 for name in ("improved", "regressed", "unchanged", "changed")}
+        metrics = dict.fromkeys(("improved", "regressed", "unchanged", "changed"), 0)
         metrics.update(added=0, removed=0)
         for change in self.diff.metrics if self.diff else []:
             metrics[change.verdict] += 1
@@ -149,7 +149,7 @@ class Report:
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
-    """The stable JSON shape; non-finite floats become the strings "NaN", "Infinity", "-Infinity"."""
+    """The stable JSON shape; non-finite floats become "NaN", "Infinity" or "-Infinity"."""
     body = asdict(report)
     data: dict[str, Any] = {
         "schema_version": REPORT_SCHEMA_VERSION,

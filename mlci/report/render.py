@@ -58,7 +58,13 @@ def rich_table(table: Table, width: int) -> str:
     rich = RichTable(title=table.title, title_justify="left", header_style="bold")
     for index, header in enumerate(table.headers):
         rich.add_column(header, justify="right" if index in table.align_right else "left")
-    styles = {"FAIL": "bold red", "pass": "green", "warn": "yellow", "▲ better": "green", "▼ worse": "red"}
+    styles = {
+        "FAIL": "bold red",
+        "pass": "green",
+        "warn": "yellow",
+        "▲ better": "green",
+        "▼ worse": "red",
+    }
     for row in table.rows:
         rich.add_row(*(Text(cell, style=styles.get(cell.split(" (")[0], "")) for cell in row))
     buffer = io.StringIO()

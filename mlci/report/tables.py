@@ -57,7 +57,9 @@ def headline(report: Report) -> str:
     parts = []
     gates = counts["gates"]
     if report.gates:
-        gate_parts = [f"{gates[k]} {k}" for k in ("passed", "failed", "warned", "skipped") if gates[k]]
+        gate_parts = [
+            f"{gates[k]} {k}" for k in ("passed", "failed", "warned", "skipped") if gates[k]
+        ]
         parts.append("gates " + ", ".join(gate_parts))
     datasets = counts["datasets"]
     if report.datasets:
@@ -65,7 +67,11 @@ def headline(report: Report) -> str:
         parts.append("datasets " + ", ".join(ds_parts))
     if report.diff is not None:
         metrics = counts["metrics"]
-        moved = [f"{metrics[k]} {k}" for k in ("improved", "regressed", "changed", "added", "removed") if metrics[k]]
+        moved = [
+            f"{metrics[k]} {k}"
+            for k in ("improved", "regressed", "changed", "added", "removed")
+            if metrics[k]
+        ]
         parts.append("metrics " + (", ".join(moved) if moved else "unchanged"))
     if report.problems:
         parts.append(f"{len(report.problems)} input error{'s' if len(report.problems) > 1 else ''}")
@@ -140,10 +146,13 @@ def report_tables(report: Report, precision: int = 5) -> list[Table]:
         )
         for failure in dataset.failures:
             examples = ", ".join(
-                (f"row {case.row}: " if case.row is not None else "") + format_value(case.value, precision)
+                (f"row {case.row}: " if case.row is not None else "")
+                + format_value(case.value, precision)
                 for case in failure.cases[:5]
             )
-            table.rows.append([failure.column or "(schema)", failure.check, str(failure.failing), examples])
+            table.rows.append(
+                [failure.column or "(schema)", failure.check, str(failure.failing), examples]
+            )
         if dataset.message:
             table.rows.append(["", dataset.message, "", ""])
         tables.append(table)

@@ -6,10 +6,10 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from mlci.errors import InputFileError
 from mlci.sources.metric_files import Yaml12Loader
-
-import yaml
 
 
 @dataclass
@@ -24,7 +24,7 @@ class DvcDeclarations:
 def parse_dvc_yaml(text: bytes, path: str, where: str = "") -> DvcDeclarations:
     """Declarations in the dvc.yaml at repository-relative `path`."""
     try:
-        data = yaml.load(text.decode("utf-8"), Loader=Yaml12Loader) or {}  # noqa: S506
+        data = yaml.load(text.decode("utf-8"), Loader=Yaml12Loader) or {}
     except (ValueError, yaml.YAMLError) as exc:
         at = f" at {where}" if where else ""
         raise InputFileError(f"dvc.yaml does not parse{at}: {exc}", path=path) from None
@@ -82,4 +82,8 @@ def _entry_path(entry: Any) -> str:
 
 
 def _join(directory: str, relative: str) -> str:
-    return posixpath.normpath(posixpath.join(directory, relative)) if directory else posixpath.normpath(relative)
+    return (
+        posixpath.normpath(posixpath.join(directory, relative))
+        if directory
+        else posixpath.normpath(relative)
+    )

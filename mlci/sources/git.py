@@ -1,4 +1,4 @@
-"""Read files at git revisions with plumbing only: nothing is checked out, the work tree is untouched."""
+"""Read files at git revisions with plumbing only: nothing is checked out or touched."""
 
 from __future__ import annotations
 
@@ -71,7 +71,9 @@ class Git:
     def resolve(self, rev: str) -> str:
         """The commit sha of `rev`, or a GitError saying why it does not exist."""
         self.toplevel  # noqa: B018 - fail first with "not a git repository"
-        out = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False)
+        out = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
+        )
         if not out.strip():
             hint = SHALLOW_HINT if self.is_shallow() else "check the name with `git log --oneline`"
             raise GitError(f"git revision {rev!r} does not exist", hint=hint)
@@ -151,4 +153,6 @@ def default_base(
         if git.is_shallow()
         else f"fetch it (`git fetch {remote} {base_branch}`), or pass --base REV"
     )
-    raise GitError(f"base branch {base_branch!r} not found (tried {', '.join(candidates)})", hint=hint)
+    raise GitError(
+        f"base branch {base_branch!r} not found (tried {', '.join(candidates)})", hint=hint
+    )

@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
 Scalar = bool | int | float | str
 
 
-class Yaml12Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class Yaml12Loader(_BaseLoader):
     """PyYAML with YAML 1.2 core-schema scalars, as ruamel's `typ="safe"` (and so DVC) reads them.
 
     Unlike YAML 1.1: `yes`/`no`/`on`/`off` are strings, `1e-3` is a float, `010` is decimal.
@@ -110,12 +110,14 @@ def parse_metrics_text(text: bytes, path: str, where: str = "") -> Any:
         elif suffix == ".toml":
             value = tomllib.loads(decoded)
         else:
-            value = yaml.load(decoded, Loader=Yaml12Loader) or {}  # noqa: S506 - safe loader
+            value = yaml.load(decoded, Loader=Yaml12Loader) or {}
     except (ValueError, yaml.YAMLError) as exc:
         at = f" at {where}" if where else ""
         kind = {".json": "JSON", ".toml": "TOML"}.get(suffix, "YAML")
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputFileError(f"metrics file does not parse as {kind}{at}: {detail}", path=path) from None
+        raise InputFileError(
+            f"metrics file does not parse as {kind}{at}: {detail}", path=path
+        ) from None
     return extract_metrics(value) or {}
 
 

@@ -91,7 +91,9 @@ def _read_worktree(root: Path, path: str) -> bytes | None:
     except IsADirectoryError:
         raise InputFileError("metrics path is a directory, not a file", path=path) from None
     except PermissionError:
-        raise InputFileError("metrics file is not readable (permission denied)", path=path) from None
+        raise InputFileError(
+            "metrics file is not readable (permission denied)", path=path
+        ) from None
 
 
 def _declared(source: FileSource, dvc_yaml: bytes | None, where: str) -> DvcDeclarations | None:
