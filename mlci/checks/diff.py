@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlci.checks.direction import Direction, infer_direction
-from mlci.report.model import MetricChange, Verdict
 from mlci.sources.metric_files import flatten
 from mlci.sources.metrics import MetricSet
+
+if TYPE_CHECKING:
+    from mlci.report.model import MetricChange, Verdict
 
 DvcDiff = dict[str, dict[str, dict[str, Any]]]
 DirectionOf = Callable[[str, str], Direction | None]
@@ -90,6 +92,8 @@ def metric_changes(
 def _change(
     path: str, name: str, values: dict[str, Any], direction: Direction | None
 ) -> MetricChange:
+    from mlci.report.model import MetricChange
+
     old, new, diff = values["old"], values["new"], values.get("diff")
     relative = None
     if diff is not None and isinstance(old, int | float) and old != 0 and math.isfinite(old):

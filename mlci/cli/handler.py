@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Sequence
 
 import click
@@ -39,6 +38,8 @@ def run(command: click.Command, args: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return ExitCode.OK
     except Exception:
+        import traceback
+
         traceback.print_exc()
         click.echo(
             f"mlci {__version__}: internal error. This is a bug in mlci; please report it with "

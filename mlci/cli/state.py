@@ -7,12 +7,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mlci.config import ConfigFile, default_config, find_config, load_config
 from mlci.errors import ConfigError, InputFileError
+
+if TYPE_CHECKING:
+    from mlci.config import ConfigFile
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,6 +26,8 @@ class CliState:
 
     def config(self, *, required: bool = True) -> ConfigFile:
         """The given config, or the nearest mlci.yaml up from the current directory."""
+        from mlci.config import default_config, find_config, load_config
+
         path = self.config_path or find_config(Path.cwd())
         if path is None:
             if not required:

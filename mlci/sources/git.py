@@ -32,6 +32,7 @@ class Git:
         self.cwd = cwd
         self.executable = executable
         self._toplevel: Path | None = None
+        self._batch: subprocess.Popen[bytes] | None = None
 
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
@@ -70,14 +71,11 @@ class Git:
 
     def resolve(self, rev: str) -> str:
         """The commit sha of `rev`, or a GitError saying why it does not exist."""
-        self.toplevel  # noqa: B018 - fail first with "not a git repository"
-        out = self.run(
-            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", check=False
-        )
-        if not out.strip():
+        sha = self._object_id(f"{rev}^{{commit}}") if "\n" not in rev else None
+        if sha is None:
             hint = SHALLOW_HINT if self.is_shallow() else "check the name with `git log --oneline`"
             raise GitError(f"git revision {rev!r} does not exist", hint=hint)
-        return out.decode().strip()
+        return sha
 
     def merge_base(self, a: str, b: str) -> str:
         sha_a, sha_b = self.resolve(a), self.resolve(b)
@@ -101,28 +99,47 @@ class Git:
 
         One `git cat-file --batch` process reads them all.
         """
-        wanted = list(dict.fromkeys(paths))
-        if not wanted:
-            return {}
-        request = "".join(f"{rev}:{path}\n" for path in wanted).encode()
-        out = self.run("-C", str(self.toplevel), "cat-file", "--batch", input=request)
-        return dict(zip(wanted, _parse_batch(out, len(wanted)), strict=True))
+        return {path: self._read_object(f"{rev}:{path}") for path in dict.fromkeys(paths)}
 
+    def _object_id(self, name: str) -> str | None:
+        found = self._request(name)
+        return found[0] if found else None
 
-def _parse_batch(out: bytes, count: int) -> list[bytes | None]:
-    contents: list[bytes | None] = []
-    position = 0
-    for _ in range(count):
-        end = out.index(b"\n", position)
-        header = out[position:end].split()
-        position = end + 1
-        if len(header) == 3 and header[1] == b"blob":
-            size = int(header[2])
-            contents.append(out[position : position + size])
-            position += size + 1
-        else:  # "missing", "ambiguous", or a tree
-            contents.append(None)
-    return contents
+    def _read_object(self, name: str) -> bytes | None:
+        found = self._request(name)
+        return found[2] if found and found[1] == "blob" else None
+
+    def _request(self, name: str) -> tuple[str, str, bytes] | None:
+        """(id, type, content) of `name` from a long-lived `git cat-file --batch`, the one
+        process that resolves revisions and reads every file of a command."""
+        if self._batch is None:
+            self._batch = subprocess.Popen(
+                [self.executable, "-C", str(self.toplevel), "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "LC_ALL": "C"},
+            )
+        assert self._batch.stdin is not None and self._batch.stdout is not None
+        self._batch.stdin.write(name.encode() + b"\n")
+        self._batch.stdin.flush()
+        header = self._batch.stdout.readline().split()
+        if len(header) != 3:  # "<name> missing" or "ambiguous"
+            return None
+        content = self._batch.stdout.read(int(header[2]) + 1)[:-1]
+        return header[0].decode(), header[1].decode(), content
+
+    def close(self) -> None:
+        if self._batch is not None:
+            assert self._batch.stdin is not None
+            self._batch.stdin.close()
+            self._batch.wait()
+            if self._batch.stdout is not None:
+                self._batch.stdout.close()
+            self._batch = None
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def default_base(

@@ -16,11 +16,6 @@ import yaml
 
 from mlci.errors import InputFileError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 try:
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover
@@ -108,7 +103,7 @@ def parse_metrics_text(text: bytes, path: str, where: str = "") -> Any:
         if suffix == ".json":
             value = json.loads(decoded) or {}
         elif suffix == ".toml":
-            value = tomllib.loads(decoded)
+            value = _toml().loads(decoded)
         else:
             value = yaml.load(decoded, Loader=Yaml12Loader) or {}
     except (ValueError, yaml.YAMLError) as exc:
@@ -119,6 +114,16 @@ def parse_metrics_text(text: bytes, path: str, where: str = "") -> Any:
             f"metrics file does not parse as {kind}{at}: {detail}", path=path
         ) from None
     return extract_metrics(value) or {}
+
+
+def _toml() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    import tomli  # pragma: no cover
+
+    return tomli  # pragma: no cover
 
 
 def extract_metrics(value: Any) -> Any:
