@@ -52,6 +52,7 @@ def test_github_base_ref_names_the_base_branch(
 def test_remote_tracking_branch_is_preferred(
     mlci: Invoker, pr_repo: GitRepo, tmp_path: Path
 ) -> None:
+    pr_repo.git("checkout", "-q", "main")  # the remote's default branch, as on GitHub
     clone = tmp_path / "clone"
     subprocess.run(
         ["git", "clone", "-q", "-b", "feature", str(pr_repo.path), str(clone)], check=True
@@ -187,14 +188,36 @@ def test_missing_base_branch(mlci: Invoker, git_repo: GitRepo) -> None:
     result = mlci("diff", "--targets", "m.json", cwd=git_repo.path)
     assert result.exit_code == 2
     assert result.stderr == (
-        "mlci: error: base branch 'main' not found (tried origin/main, main) "
-        "(fetch it (`git fetch origin main`), or pass --base REV)\n"
+        "mlci: error: no base branch found (tried origin/main, main, origin/master, master) "
+        "(fetch it (`git fetch origin main`), set `baseline.branch`, or pass --base REV)\n"
+    )
+
+
+def test_master_is_found_when_main_is_absent(mlci: Invoker, git_repo: GitRepo) -> None:
+    git_repo.write("m.json", '{"acc": 1}')
+    git_repo.commit("base")
+    git_repo.git("branch", "-m", "main", "master")
+    git_repo.git("checkout", "-q", "-b", "feature")
+    git_repo.write("m.json", '{"acc": 2}')
+    result = mlci("diff", "--json", "--targets", "m.json", cwd=git_repo.path)
+    assert json.loads(result.stdout) == {"m.json": {"acc": {"old": 1, "new": 2, "diff": 1}}}
+
+
+def test_configured_branch_missing(mlci: Invoker, git_repo: GitRepo) -> None:
+    git_repo.write("mlci.yaml", "baseline: {branch: develop}\nmetrics: {files: [m.json]}\n")
+    git_repo.commit()
+    result = mlci("diff", cwd=git_repo.path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "mlci: error: base branch 'develop' not found (tried origin/develop, develop) "
+        "(fetch it (`git fetch origin develop`), set `baseline.branch`, or pass --base REV)\n"
     )
 
 
 def test_shallow_clone_without_the_base_says_fetch_depth_0(
     mlci: Invoker, pr_repo: GitRepo, tmp_path: Path
 ) -> None:
+    pr_repo.git("checkout", "-q", "main")
     clone = tmp_path / "shallow"
     subprocess.run(
         [

@@ -77,6 +77,9 @@ class Git:
             raise GitError(f"git revision {rev!r} does not exist", hint=hint)
         return sha
 
+    def exists(self, name: str) -> bool:
+        return "\n" not in name and self._object_id(name) is not None
+
     def merge_base(self, a: str, b: str) -> str:
         sha_a, sha_b = self.resolve(a), self.resolve(b)
         out = self.run("merge-base", sha_a, sha_b, check=False).decode().strip()
@@ -120,7 +123,8 @@ class Git:
                 stderr=subprocess.DEVNULL,
                 env={**os.environ, "LC_ALL": "C"},
             )
-        assert self._batch.stdin is not None and self._batch.stdout is not None
+        assert self._batch.stdin is not None
+        assert self._batch.stdout is not None
         self._batch.stdin.write(name.encode() + b"\n")
         self._batch.stdin.flush()
         header = self._batch.stdout.readline().split()
@@ -145,31 +149,43 @@ class Git:
 def default_base(
     git: Git,
     *,
-    branch: str,
+    branch: str | None,
     remote: str,
     env: Mapping[str, str],
     rev: str | None = None,
 ) -> BaseRevision:
     """The base of a PR: a pinned rev, or the merge-base of HEAD and the base branch.
 
-    In GitHub Actions the base branch is GITHUB_BASE_REF; locally, `remote/branch` when that
-    remote-tracking branch exists, else the local `branch`.
+    The base branch is GITHUB_BASE_REF in GitHub Actions, else `branch` when configured, else
+    the remote's default branch (`origin/HEAD`), else main or master. Each is looked up as the
+    remote-tracking branch first (`origin/main`), then as a local branch.
     """
     git.toplevel  # noqa: B018 - fail first with "not a git repository"
     if rev:
         return BaseRevision(sha=git.resolve(rev), label=rev)
-    base_branch = env.get("GITHUB_BASE_REF") or branch
-    candidates = [f"{remote}/{base_branch}", base_branch]
+    named = env.get("GITHUB_BASE_REF") or branch
+    if named:
+        names = [named]
+    else:
+        names = [name for name in (_remote_default(git, remote), "main", "master") if name]
+    candidates = list(dict.fromkeys(c for name in names for c in (f"{remote}/{name}", name)))
     for candidate in candidates:
-        probe = git.run("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}", check=False)
-        if probe.strip():
+        if git.exists(f"{candidate}^{{commit}}"):
             sha = git.merge_base("HEAD", candidate)
             return BaseRevision(sha=sha, label=f"merge-base(HEAD, {candidate})")
+    wanted = names[0]
     hint = (
         SHALLOW_HINT
         if git.is_shallow()
-        else f"fetch it (`git fetch {remote} {base_branch}`), or pass --base REV"
+        else f"fetch it (`git fetch {remote} {wanted}`), set `baseline.branch`, or pass --base REV"
     )
-    raise GitError(
-        f"base branch {base_branch!r} not found (tried {', '.join(candidates)})", hint=hint
-    )
+    what = f"base branch {wanted!r} not found" if named else "no base branch found"
+    raise GitError(f"{what} (tried {', '.join(candidates)})", hint=hint)
+
+
+def _remote_default(git: Git, remote: str) -> str | None:
+    """The branch `remote/HEAD` points at (set by `git clone`), if any."""
+    out = git.run("symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD", check=False)
+    prefix = f"refs/remotes/{remote}/"
+    text = out.decode().strip()
+    return text[len(prefix) :] if text.startswith(prefix) else None
