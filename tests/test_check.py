@@ -1,0 +1,107 @@
+"""`mlci check` end to end: the iris example, report formats, and nothing lost on bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import GitRepo, Invoker
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def trained_iris(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of examples/iris after `python train.py` (the README's Quickstart)."""
+    pytest.importorskip("sklearn")
+    target = tmp_path_factory.mktemp("iris") / "iris"
+    source = ROOT / "examples" / "iris"
+    generated = {"data", "model.joblib", "metrics.json", "predictions.csv"}
+
+    def outputs_of_train_py(directory: str, names: list[str]) -> set[str]:
+        return generated & set(names) if Path(directory) == source else set()
+
+    shutil.copytree(source, target, ignore=outputs_of_train_py)
+    subprocess.run([sys.executable, "train.py"], cwd=target, check=True, capture_output=True)
+    return target
+
+
+@pytest.fixture
+def iris(trained_iris: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "iris"
+    shutil.copytree(trained_iris, copy)
+    return copy
+
+
+def test_iris_example_passes(mlci: Invoker, iris: Path) -> None:
+    result = mlci("check", cwd=iris)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("iris classifier: PASSED")
+    assert "metrics.json  accuracy" in result.stdout
+
+
+def test_iris_json_report(mlci: Invoker, iris: Path) -> None:
+    result = mlci("check", "--format", "json", cwd=iris)
+    report = json.loads(result.stdout)
+    assert report["status"] == "passed"
+    assert report["exit_code"] == 0
+    assert report["base"] == "baseline/"
+    accuracy = next(row for row in report["diff"]["metrics"] if row["name"] == "accuracy")
+    assert accuracy["old"] == 0.95
+    assert accuracy["verdict"] == "improved"
+
+
+def test_output_file_gets_the_format_and_terminal_the_text(mlci: Invoker, iris: Path) -> None:
+    result = mlci("check", "-o", "out/report.md", cwd=iris)
+    assert result.exit_code == 0
+    markdown = (iris / "out" / "report.md").read_text()
+    assert markdown.startswith("<!-- mlci:report id=default -->")
+    assert result.stdout.startswith("iris classifier: PASSED")
+
+
+def test_bad_metrics_file_exits_2_and_still_writes_the_report(mlci: Invoker, iris: Path) -> None:
+    (iris / "metrics.json").write_text('{"accuracy": ')
+    result = mlci("check", "-o", "report.json", cwd=iris)
+    assert result.exit_code == 2
+    report = json.loads((iris / "report.json").read_text())
+    assert report["status"] == "error"
+    assert report["problems"][0]["check"] == "diff"
+    assert "metrics.json: metrics file does not parse as JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_against_git_merge_base(mlci: Invoker, git_repo: GitRepo) -> None:
+    git_repo.write("mlci.yaml", "metrics:\n  files: [metrics.json]\n")
+    git_repo.write("metrics.json", '{"accuracy": 0.8, "loss": 0.5}')
+    git_repo.commit("base")
+    git_repo.git("checkout", "-q", "-b", "feature")
+    git_repo.write("metrics.json", '{"accuracy": 0.85, "loss": 0.6}')
+    result = mlci("check", "--format", "json", cwd=git_repo.path)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["base"] == "merge-base(HEAD, main)"
+    verdicts = {row["name"]: row["verdict"] for row in report["diff"]["metrics"]}
+    assert verdicts == {"accuracy": "improved", "loss": "regressed"}
+    assert report["counts"]["metrics"]["regressed"] == 1
+
+
+def test_check_base_flag_pins_the_revision(mlci: Invoker, git_repo: GitRepo) -> None:
+    git_repo.write("mlci.yaml", "metrics:\n  files: [m.json]\n")
+    git_repo.write("m.json", '{"acc": 1}')
+    first = git_repo.commit("one")
+    git_repo.write("m.json", '{"acc": 2}')
+    git_repo.commit("two")
+    result = mlci("check", "--base", first, "--format", "json", cwd=git_repo.path)
+    report = json.loads(result.stdout)
+    assert report["diff"]["metrics"][0]["old"] == 1
+    assert report["base"] == first
+
+
+def test_plain_text_when_piped_has_no_escape_codes(mlci: Invoker, iris: Path) -> None:
+    result = mlci("check", cwd=iris)
+    assert "\x1b[" not in result.stdout
