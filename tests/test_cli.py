@@ -121,3 +121,31 @@ def test_every_command_has_help(mlci: Invoker) -> None:
                 walk(sub, [*path, name])
 
     walk(cli, [])
+
+
+def test_missing_extra_names_the_extra() -> None:
+    import pytest as _pytest
+
+    from mlci.errors import MissingExtraError
+    from mlci.extras import require
+
+    with _pytest.raises(MissingExtraError) as caught:
+        require("mlci_no_such_module", "data", feature="validating datasets needs pandera")
+    assert str(caught.value) == (
+        "validating datasets needs pandera, which is not installed "
+        "(install it with: pip install 'mlci[data]')"
+    )
+    assert caught.value.exit_code == ExitCode.USER_ERROR
+
+
+def test_rich_tables_on_a_terminal() -> None:
+    from mlci.report.model import GateResult, Report
+    from mlci.report.render import RenderOptions, render_text
+
+    report = Report(gates=[GateResult(metric="acc", rule="min", status="failed", reason="0.5 < 0.9")])
+    text = render_text(report, RenderOptions(color=True, width=100))
+    assert "\x1b[" in text  # styled
+    assert "FAIL" in text
+    plain = render_text(report, RenderOptions(color=False))
+    assert "\x1b[" not in plain
+    assert plain.splitlines()[0] == "mlci report: FAILED: gates 1 failed"
