@@ -1,65 +1,762 @@
-"""The markdown report (PR comment, job summary), rendered from Jinja2 templates in the package."""
+"""The markdown report (PR comment, job summary), rendered from Jinja2 templates in the package.
+
+Everything that comes from users' files is escaped on the way out: the template environment
+escapes every `{{ value }}` unless it is markup this module built (`Safe`), so a user template
+that forgets a filter still cannot break a table or trigger an @-mention. The report always fits
+a size limit: it is rendered at decreasing levels of detail until it does (`render_fitted`).
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import math
 import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from mlci.report.model import Report
-from mlci.report.tables import Table, headline, report_tables
+from mlci.report.model import (
+    DatasetResult,
+    GateResult,
+    MetricChange,
+    Report,
+)
+from mlci.report.tables import (
+    MISSING,
+    Table,
+    format_change,
+    format_percent,
+    format_value,
+    short_hash,
+    size_change,
+)
 
 if TYPE_CHECKING:
+    import jinja2
+
     from mlci.report.render import RenderOptions
 
 TEMPLATES = Path(__file__).parent / "templates"
-_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
+DEFAULT_TEMPLATE = "report.md.j2"
+COMMENT_LIMIT = 65_536
+"""GitHub's limit on the body of an issue comment (characters; we count UTF-8 bytes, which is
+never fewer)."""
+COMMENT_BUDGET = COMMENT_LIMIT - 1_024
+"""What the rendered comment may use: room is left for what the poster adds (the marker)."""
+SUMMARY_LIMIT = 1024 * 1024
+"""GitHub's limit on one step's job summary (bytes)."""
+
+_SPECIAL = re.compile(r"([\\`*_\[\]#|~$])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NEWLINES = re.compile(r"\r\n|\r|\n|\t|\u2028|\u2029")
+_ZWSP = "\u200b"
+
+
+class Safe(str):
+    """Markdown built by mlci itself: the template environment does not escape it again."""
+
+    __slots__ = ()
 
 
 def escape_markdown(text: object) -> str:
     """Text from users' files, made inert in a GitHub comment: no HTML, no table breaks,
-    no @-mentions or #123 links, no markdown emphasis or links."""
-    value = str(text)
+    no @-mentions, #123 or URL links, no emphasis, code, math or links; one line."""
+    value = _NEWLINES.sub(" ", str(text))
+    value = _CONTROL.sub("", value)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = _SPECIAL.sub(r"\\\1", value)
-    value = value.replace("@", "@\u200b")  # a zero-width space stops the mention
-    value = re.sub(r"\r\n|\r|\n", " ", value)
+    # A zero-width space after `@`, `#` and `:` stops mentions, issue references and autolinks,
+    # which GitHub finds in the rendered text (where a backslash escape is already gone).
+    value = value.replace("@", "@" + _ZWSP)
+    value = value.replace("\\#", "\\#" + _ZWSP)
+    value = value.replace("://", ":" + _ZWSP + "//")
+    value = re.sub(r"(?i)\b(gh)-(\d)", r"\1-" + _ZWSP + r"\2", value)
+    value = re.sub(r"(?i)\bwww\.", "www" + _ZWSP + ".", value)
     return value
 
 
-def markdown_table(table: Table) -> str:
-    align = ["---:" if index in table.align_right else ":---" for index in range(len(table.headers))]
+def escape_html_text(text: object) -> str:
+    """Text from users' files inside raw HTML (`<summary>`), where GitHub does not read markdown
+    escapes: HTML-escaped, one line, and with the same mention and link breakers."""
+    value = _CONTROL.sub("", _NEWLINES.sub(" ", str(text)))
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = value.replace("@", "@" + _ZWSP).replace("#", "#" + _ZWSP)
+    value = value.replace("://", ":" + _ZWSP + "//")
+    value = re.sub(r"(?i)\b(gh)-(\d)", r"\1-" + _ZWSP + r"\2", value)
+    return re.sub(r"(?i)\bwww\.", "www" + _ZWSP + ".", value)
+
+
+def shorten(text: object, limit: int | None) -> str:
+    """`text` cut to at most `limit` characters, marked with an ellipsis when cut."""
+    value = str(text)
+    if limit is None or len(value) <= limit:
+        return value
+    return value[: max(limit - 1, 0)] + "…"
+
+
+def code(text: object, limit: int | None = 80) -> Safe:
+    """`text` as an inline code span that nothing inside can close (not for table cells)."""
+    value = _CONTROL.sub("", _NEWLINES.sub(" ", shorten(text, limit)))
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") or not value.strip() else ""
+    return Safe(f"{fence}{pad}{value}{pad}{fence}")
+
+
+def markdown_table(table: Table, cell_limit: int | None = None) -> str:
+    """A GitHub table; every cell is escaped (unless it is `Safe`) and cut to `cell_limit`."""
+
+    def cell(value: object) -> str:
+        if isinstance(value, Safe):
+            return value
+        return escape_markdown(shorten(value, cell_limit))
+
+    align = [
+        "---:" if index in table.align_right else ":---" for index in range(len(table.headers))
+    ]
     lines = [
-        "| " + " | ".join(escape_markdown(header) for header in table.headers) + " |",
+        "| " + " | ".join(cell(header) for header in table.headers) + " |",
         "| " + " | ".join(align) + " |",
     ]
-    lines += ["| " + " | ".join(escape_markdown(cell) for cell in row) + " |" for row in table.rows]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in table.rows]
     return "\n".join(lines)
 
 
-def render_markdown_report(report: Report, options: RenderOptions) -> str:
-    import jinja2
+# --- the view: what the template shows, cut to a level of detail -----------------------------
 
-    search = [str(TEMPLATES)]
-    name = "report.md.j2"
-    if options.template:
-        template_path = Path(options.template)
-        search.insert(0, str(template_path.parent))
-        name = template_path.name
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(search),
-        autoescape=False,  # markdown, not HTML: `escape_markdown` is applied to every user value
+
+@dataclass(frozen=True)
+class Detail:
+    """How much of the report is shown; `LEVELS` goes from everything to the bare verdict."""
+
+    rows: int | None
+    """Rows per table (None: all)."""
+    cases: int | None
+    """Failure cases per failing check (None: the configured `report.max_failure_cases`)."""
+    cell: int
+    """Characters per table cell."""
+    chart: bool
+    data_details: bool
+    """Schema changes, drift and other per-dataset details."""
+
+
+LEVELS = (
+    Detail(rows=None, cases=None, cell=300, chart=True, data_details=True),
+    Detail(rows=100, cases=5, cell=160, chart=True, data_details=True),
+    Detail(rows=30, cases=3, cell=100, chart=True, data_details=True),
+    Detail(rows=10, cases=1, cell=60, chart=False, data_details=True),
+    Detail(rows=3, cases=0, cell=40, chart=False, data_details=False),
+)
+
+STATUS_ICONS = {"passed": "✅", "failed": "❌", "error": "⚠️"}
+GATE_ICONS = {"passed": "✅", "failed": "❌", "warned": "⚠️", "skipped": "⏭️"}
+DATASET_ICONS = {"valid": "✅", "invalid": "❌", "error": "⚠️"}
+VERDICTS = {
+    "improved": "🟢 better",
+    "regressed": "🔴 worse",
+    "changed": "changed",
+    "added": "🆕 added",
+    "removed": "🗑️ removed",
+    "unchanged": "unchanged",
+}
+_VERDICT_ORDER = {"regressed": 0, "improved": 1, "changed": 2, "added": 3, "removed": 4}
+_GATE_ORDER = {"failed": 0, "warned": 1, "passed": 2, "skipped": 3}
+_SCHEMA_KEYS = ("schema_changes", "schema_diff", "schema")
+_DRIFT_KEYS = ("drift",)
+
+
+@dataclass
+class Section:
+    """One table of the report, with how many of its rows were left out."""
+
+    title: str
+    table: Table
+    hidden: int = 0
+    note: str | None = None
+
+    @property
+    def shown(self) -> int:
+        return len(self.table.rows)
+
+    @property
+    def total(self) -> int:
+        return len(self.table.rows) + self.hidden
+
+
+@dataclass
+class ReportView:
+    """The report prepared for the markdown template: formatted, ordered, cut to `detail`."""
+
+    report: Report
+    detail: Detail
+    icon: str
+    verdict: str
+    counts: list[str]
+    gates: Section | None = None
+    gate_details: Section | None = None
+    metrics: Section | None = None
+    unchanged: Section | None = None
+    params: Section | None = None
+    chart: Safe | None = None
+    datasets: Section | None = None
+    failures: list[Section] = field(default_factory=list)
+    schema_changes: list[Section] = field(default_factory=list)
+    drift: list[Section] = field(default_factory=list)
+    data_details: list[Section] = field(default_factory=list)
+    data_changes: Section | None = None
+    problems: Section | None = None
+    shortened: bool = False
+    full_report: str = "the job summary and the report artifact"
+    run_url: str | None = None
+    commit: str | None = None
+
+    @property
+    def headline(self) -> str:
+        """The first line's text: verdict, then counts."""
+        return " · ".join([self.verdict, *self.counts])
+
+    @property
+    def full_report_link(self) -> Safe:
+        return Safe(_full_report_link(self))
+
+    @property
+    def truncated_sections(self) -> bool:
+        sections = [
+            self.gates,
+            self.gate_details,
+            self.metrics,
+            self.unchanged,
+            self.params,
+            self.datasets,
+            self.data_changes,
+            self.problems,
+            *self.failures,
+            *self.schema_changes,
+            *self.drift,
+            *self.data_details,
+        ]
+        return any(section is not None and section.hidden for section in sections)
+
+
+def build_view(report: Report, options: RenderOptions, detail: Detail = LEVELS[0]) -> ReportView:
+    precision = options.precision
+    counts = report.counts()
+    view = ReportView(
+        report=report,
+        detail=detail,
+        icon=STATUS_ICONS[report.status],
+        verdict={"passed": "passed", "failed": "failed", "error": "error"}[report.status],
+        counts=_count_phrases(report, counts),
+        run_url=options.run_url,
+        commit=options.commit,
+    )
+    if options.full_report:
+        view.full_report = options.full_report
+    rows = detail.rows
+    if report.gates:
+        view.gates, view.gate_details = _gate_sections(report.gates, precision, rows)
+    if report.diff is not None:
+        _metric_sections(view, report, precision, rows)
+        if options.mermaid and detail.chart:
+            view.chart = mermaid_chart(report.diff.metrics, precision)
+    if report.datasets:
+        cases = options.max_failure_cases if detail.cases is None else detail.cases
+        _dataset_sections(view, report.datasets, precision, rows, cases, detail.data_details)
+    if report.data_changes:
+        table = Table(
+            title="Data changes (DVC)",
+            headers=["Path", "Change", "Recorded in", "Base", "Head", "Size"],
+        )
+        for change in report.data_changes:
+            where = change.source
+            if change.stage is not None:
+                where = f"{change.source}: {change.role} of {change.stage}"
+            table.rows.append(
+                [
+                    change.path,
+                    change.change,
+                    where,
+                    short_hash(change.old_hash),
+                    short_hash(change.new_hash),
+                    size_change(change),
+                ]
+            )
+        view.data_changes = _cut(Section("Data changes (DVC)", table), rows)
+    if report.problems:
+        table = Table(title="Input errors", headers=["Check", "Problem", "Where"])
+        for problem in report.problems:
+            where = problem.path or ""
+            if problem.path and problem.line is not None:
+                where = f"{problem.path}:{problem.line}"
+            table.rows.append([problem.check, problem.message, where])
+        view.problems = _cut(Section("Input errors", table), rows)
+    return view
+
+
+def _count_phrases(report: Report, counts: dict[str, dict[str, int]]) -> list[str]:
+    phrases = []
+    if report.gates:
+        gates = counts["gates"]
+        parts = [f"{gates[key]} {key}" for key in ("failed", "warned", "passed", "skipped")]
+        phrases.append("gates: " + ", ".join(p for p in parts if not p.startswith("0 ")))
+    if report.datasets:
+        datasets = counts["datasets"]
+        parts = [f"{datasets[key]} {key}" for key in ("invalid", "error", "valid")]
+        phrases.append("datasets: " + ", ".join(p for p in parts if not p.startswith("0 ")))
+    if report.diff is not None:
+        metrics = counts["metrics"]
+        keys = ("regressed", "improved", "changed", "added", "removed", "unchanged")
+        parts = [f"{metrics[key]} {key}" for key in keys if metrics[key]]
+        phrases.append("metrics: " + (", ".join(parts) if parts else "none"))
+    if report.problems:
+        count = len(report.problems)
+        phrases.append(f"{count} input error{'s' if count != 1 else ''}")
+    return phrases
+
+
+def _cut(section: Section, rows: int | None) -> Section:
+    if rows is not None and len(section.table.rows) > rows:
+        section.hidden += len(section.table.rows) - rows
+        section.table.rows = section.table.rows[:rows]
+    return section
+
+
+def _gate_sections(
+    gates: list[GateResult], precision: int, rows: int | None
+) -> tuple[Section, Section | None]:
+    ordered = sorted(gates, key=lambda gate: _GATE_ORDER.get(gate.status, 9))
+    table = Table(
+        title="Gates",
+        headers=["", "Gate", "Rule", "Observed", "Baseline", "Limit", "Why"],
+        align_right={3, 4, 5},
+    )
+    details = Table(title="Gate details", headers=["Gate", "Rule", "Detail", "Value"])
+    for gate in ordered:
+        label = gate.gate if gate.gate and gate.gate != gate.metric else gate.metric
+        if gate.gate and gate.gate != gate.metric:
+            label = f"{gate.gate} ({gate.metric})"
+        status = gate.status + (" (warning)" if gate.severity == "warning" else "")
+        table.rows.append(
+            [
+                Safe(GATE_ICONS.get(gate.status, "")),
+                label,
+                gate.rule,
+                format_value(gate.observed, precision),
+                format_value(gate.baseline, precision),
+                format_value(gate.limit, precision),
+                gate.reason or status,
+            ]
+        )
+        for key, value in gate.details.items():
+            details.rows.append([label, gate.rule, str(key), _plain(value, precision)])
+    gate_details = _cut(Section("Gate details", details), rows) if details.rows else None
+    return _cut(Section("Gates", table), rows), gate_details
+
+
+def _change_cell(change: MetricChange, precision: int) -> str:
+    if change.verdict == "added":
+        return "new"
+    if change.verdict == "removed":
+        return "removed"
+    if change.diff is None:
+        return MISSING if change.old != change.new else "="
+    if isinstance(change.diff, float) and math.isnan(change.diff):
+        return "NaN"
+    arrow = "▲ " if change.diff > 0 else "▼ " if change.diff < 0 else ""
+    text = arrow + format_change(change.diff, precision)
+    percent = format_percent(change.relative)
+    return f"{text} ({percent})" if percent != MISSING else text
+
+
+def _metric_sections(view: ReportView, report: Report, precision: int, rows: int | None) -> None:
+    assert report.diff is not None
+    diff = report.diff
+    base, head = diff.base or "base", diff.head
+    changed = [change for change in diff.metrics if change.verdict != "unchanged"]
+    unchanged = [change for change in diff.metrics if change.verdict == "unchanged"]
+    changed.sort(key=lambda change: _VERDICT_ORDER.get(change.verdict, 9))
+    with_path = len({change.path for change in diff.metrics + diff.params}) > 1
+
+    def label(change: MetricChange) -> list[str]:
+        name = change.name or "(value)"
+        return [change.path, name] if with_path else [name]
+
+    prefix = ["File", "Metric"] if with_path else ["Metric"]
+    first = len(prefix)
+    table = Table(
+        title="Metrics",
+        headers=[*prefix, base, head, "Change", ""],
+        align_right={first, first + 1, first + 2},
+    )
+    for change in changed:
+        table.rows.append(
+            [
+                *label(change),
+                format_value(change.old, precision),
+                format_value(change.new, precision),
+                _change_cell(change, precision),
+                Safe(VERDICTS.get(change.verdict, "")),
+            ]
+        )
+    if changed:
+        view.metrics = _cut(Section("Metrics", table), rows)
+    if unchanged:
+        table = Table(title="Unchanged", headers=[*prefix, "Value"], align_right={first})
+        table.rows = [[*label(c), format_value(c.new, precision)] for c in unchanged]
+        view.unchanged = _cut(Section("Unchanged metrics", table), rows)
+    moved_params = [change for change in diff.params if change.verdict != "unchanged"]
+    if moved_params:
+        table = Table(
+            title="Params",
+            headers=[*(["File", "Param"] if with_path else ["Param"]), base, head],
+            align_right={first, first + 1},
+        )
+        for change in moved_params:
+            table.rows.append(
+                [
+                    *label(change),
+                    format_value(change.old, precision),
+                    format_value(change.new, precision),
+                ]
+            )
+        view.params = _cut(Section("Params", table), rows)
+
+
+def _dataset_sections(
+    view: ReportView,
+    datasets: list[DatasetResult],
+    precision: int,
+    rows: int | None,
+    cases: int,
+    with_details: bool,
+) -> None:
+    overview = Table(
+        title="Data validation",
+        headers=["", "Dataset", "Rows", "Columns", "Failing checks", "Schema", "Note"],
+        align_right={2, 3, 4},
+    )
+    for dataset in datasets:
+        overview.rows.append(
+            [
+                Safe(DATASET_ICONS.get(dataset.status, "")),
+                dataset.name,
+                format_value(dataset.rows),
+                format_value(dataset.columns),
+                str(len(dataset.failures)),
+                dataset.schema or MISSING,
+                dataset.message or "",
+            ]
+        )
+        if dataset.failures:
+            view.failures.append(_failure_section(dataset, precision, rows, cases))
+        if with_details:
+            _details_sections(view, dataset, precision, rows)
+    view.datasets = _cut(Section("Data validation", overview), rows)
+
+
+def _failure_section(
+    dataset: DatasetResult, precision: int, rows: int | None, cases: int
+) -> Section:
+    table = Table(
+        title=dataset.name,
+        headers=["Column", "Check", "Failing rows", "Examples"],
+        align_right={2},
+    )
+    failing_rows = 0
+    for failure in dataset.failures:
+        failing_rows += failure.failing
+        shown = []
+        for case in failure.cases[:cases]:
+            where = []
+            if case.row is not None:
+                where.append(f"row {case.row}")
+            if case.line is not None:
+                where.append(f"line {case.line}")
+            value = format_value(case.value, precision)
+            shown.append(f"{', '.join(where)}: {value}" if where else value)
+        more = len(failure.cases) - len(shown)
+        if failure.failing > len(failure.cases):
+            more += failure.failing - len(failure.cases)
+        if more > 0 and shown:
+            shown.append(f"… {more} more")
+        column = failure.column or "(schema)"
+        table.rows.append([column, failure.check, str(failure.failing), "; ".join(shown)])
+    checks = len(dataset.failures)
+    title = (
+        f"{dataset.name}: {checks} failing check{'s' if checks != 1 else ''}, "
+        f"{failing_rows} failure case{'s' if failing_rows != 1 else ''}"
+    )
+    return _cut(Section(title, table), rows)
+
+
+def _details_sections(
+    view: ReportView, dataset: DatasetResult, precision: int, rows: int | None
+) -> None:
+    for key, value in dataset.details.items():
+        if value in (None, [], {}, ""):
+            continue
+        table = structured_table(value, precision)
+        name = str(key).replace("_", " ")
+        if key in _SCHEMA_KEYS:
+            target, title = view.schema_changes, f"{dataset.name}: schema changes"
+        elif key in _DRIFT_KEYS:
+            target, title = view.drift, f"{dataset.name}: drift"
+        else:
+            target, title = view.data_details, f"{dataset.name}: {name}"
+        target.append(_cut(Section(title, table), rows))
+
+
+def structured_table(value: Any, precision: int = 5) -> Table:
+    """Any JSON-like value as a table: a list of mappings gets one column per key, a mapping
+    of mappings one row per key, a mapping of scalars two columns."""
+    if isinstance(value, Mapping) and value and all(isinstance(v, Mapping) for v in value.values()):
+        columns = _union_keys(value.values())
+        table = Table(title="", headers=["", *columns])
+        for key, item in value.items():
+            table.rows.append([str(key), *(_plain(item.get(c), precision) for c in columns)])
+        return table
+    if isinstance(value, Mapping):
+        table = Table(title="", headers=["", "Value"])
+        table.rows = [[str(key), _plain(item, precision)] for key, item in value.items()]
+        return table
+    if isinstance(value, list | tuple) and value and all(isinstance(v, Mapping) for v in value):
+        columns = _union_keys(value)
+        table = Table(title="", headers=columns)
+        table.rows = [[_plain(item.get(c), precision) for c in columns] for item in value]
+        return table
+    if isinstance(value, list | tuple):
+        table = Table(title="", headers=["Value"])
+        table.rows = [[_plain(item, precision)] for item in value]
+        return table
+    return Table(title="", headers=["Value"], rows=[[_plain(value, precision)]])
+
+
+def _union_keys(items: Iterable[Mapping[Any, Any]]) -> list[str]:
+    columns: dict[str, None] = {}
+    for item in items:
+        columns.update(dict.fromkeys(str(key) for key in item))
+    return list(columns)
+
+
+def _plain(value: Any, precision: int) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, bool | int | float | str):
+        return format_value(value, precision)
+    try:
+        return json.dumps(value, default=str, ensure_ascii=False, separators=(", ", ": "))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+# --- the Mermaid chart -----------------------------------------------------------------------
+
+_MERMAID_LABEL = re.compile(r"[^A-Za-z0-9_ .:/+\-()%]")
+CHART_BARS = 20
+
+
+def mermaid_label(text: str, limit: int = 32) -> str:
+    """A label that cannot end the Mermaid string, the code fence or start a directive."""
+    value = _MERMAID_LABEL.sub("_", shorten(text, limit).replace("…", "..."))
+    return value.replace("%%", "%_") or "_"
+
+
+def mermaid_chart(changes: list[MetricChange], precision: int = 5) -> Safe | None:
+    """A bar chart of how much each numeric metric moved (|relative change| in %), largest
+    first; the label says the direction. Bars are never negative, which every Mermaid draws
+    the same way."""
+    moved = [
+        change
+        for change in changes
+        if change.relative is not None
+        and math.isfinite(change.relative)
+        and change.relative != 0
+        and change.verdict in ("improved", "regressed", "changed")
+    ]
+    if not moved:
+        return None
+    moved.sort(key=lambda change: abs(change.relative or 0.0), reverse=True)
+    moved = moved[:CHART_BARS]
+    labels, values = [], []
+    for change in moved:
+        relative = change.relative or 0.0
+        mark = {"improved": " (better)", "regressed": " (worse)"}.get(change.verdict, "")
+        name = change.name or change.path
+        labels.append(f'"{mermaid_label(name)} {relative * 100:+.1f}%{mark}"')
+        values.append(f"{abs(relative) * 100:.4g}")
+    top = max(abs(change.relative or 0.0) for change in moved) * 100
+    lines = [
+        "```mermaid",
+        "xychart-beta",
+        '    title "How much each metric moved against the base"',
+        f"    x-axis [{', '.join(labels)}]",
+        f'    y-axis "change (%)" 0 --> {_nice_ceiling(top)}',
+        f"    bar [{', '.join(values)}]",
+        "```",
+    ]
+    return Safe("\n".join(lines))
+
+
+def _nice_ceiling(value: float) -> str:
+    if value <= 0:
+        return "1"
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if value <= step * magnitude:
+            return f"{step * magnitude:g}"
+    return f"{10 * magnitude:g}"  # pragma: no cover - the loop always returns
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(user_template: Path | None) -> jinja2.Environment:
+    """The template environment (cached: compiled templates are reused across renders)."""
+    import jinja2
+    from jinja2.runtime import BlockReference, Context
+    from jinja2.sandbox import SandboxedEnvironment
+    from markupsafe import Markup
+
+    class SafeBlock(BlockReference):
+        def __call__(self) -> str:
+            return Safe(super().__call__())
+
+    class SafeSuperContext(Context):
+        """`{{ super() }}` gives markup already rendered, which must not be escaped again."""
+
+        def super(self, name: str, current: Callable[..., Any]) -> Any:
+            found = Context.super(self, name, current)
+            if isinstance(found, BlockReference):
+                found.__class__ = SafeBlock
+            return found
+
+    def finalize(value: Any) -> Any:
+        if isinstance(value, Safe | Markup):
+            return value
+        if value is None:
+            return ""
+        return escape_markdown(value)
+
+    loaders: list[jinja2.BaseLoader] = [
+        jinja2.PrefixLoader({"mlci": jinja2.FileSystemLoader(str(TEMPLATES))}),
+    ]
+    if user_template is not None:
+        loaders.insert(0, jinja2.FileSystemLoader(str(user_template.parent)))
+    loaders.append(jinja2.FileSystemLoader(str(TEMPLATES)))
+    environment = SandboxedEnvironment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=False,  # markdown, not HTML: `finalize` escapes every value for markdown
+        finalize=finalize,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    environment.filters["md"] = escape_markdown
-    environment.filters["md_table"] = markdown_table
-    template = environment.get_template(name)
-    return template.render(
-        report=report,
-        headline=headline(report),
-        tables=report_tables(report, options.precision),
-        options=options,
+    environment.context_class = SafeSuperContext
+    environment.filters["md"] = lambda value: Safe(escape_markdown(value))
+    environment.filters["code"] = lambda value, limit=80: code(value, limit)
+    environment.filters["md_table"] = jinja2.pass_context(
+        lambda context, table: Safe(markdown_table(table, cell_limit=context["view"].detail.cell))
     )
+    environment.filters["shorten"] = shorten
+    environment.filters["html"] = lambda value, limit=200: Safe(
+        escape_html_text(shorten(value, limit))
+    )
+    return environment
+
+
+def _render(report: Report, options: RenderOptions, view: ReportView) -> str:
+    import jinja2
+
+    user = Path(options.template) if options.template else None
+    environment = _environment(user)
+    name = user.name if user is not None else DEFAULT_TEMPLATE
+    try:
+        template = environment.get_template(name)
+        return template.render(
+            report=report,
+            view=view,
+            marker=Safe(comment_marker(report.report_id)),
+            options=options,
+            code=code,
+        )
+    except jinja2.TemplateSyntaxError as exc:
+        from mlci.errors import ConfigError
+
+        raise ConfigError(
+            f"report template is not valid Jinja2: {exc.message}",
+            path=exc.filename or (str(user) if user else name),
+            line=exc.lineno,
+        ) from None
+    except jinja2.TemplateNotFound as exc:
+        from mlci.errors import ConfigError
+
+        raise ConfigError(
+            f"report template {exc.name!r} not found",
+            path=user,
+            hint='extend the default with {% extends "mlci/report.md.j2" %}',
+        ) from None
+    except jinja2.UndefinedError as exc:
+        from mlci.errors import ConfigError
+
+        raise ConfigError(f"report template failed: {exc.message}", path=user) from None
+
+
+def comment_marker(report_id: str) -> str:
+    """The hidden line that finds a report's sticky comment again."""
+    safe_id = re.sub(r"[^A-Za-z0-9_.\-]", "_", report_id)[:64] or "default"
+    return f"<!-- mlci:report id={safe_id} -->"
+
+
+def render_markdown_report(report: Report, options: RenderOptions) -> str:
+    """The whole report, every detail (for `-o report.md`)."""
+    return _render(report, options, build_view(report, options))
+
+
+def render_fitted(report: Report, options: RenderOptions, limit: int) -> str:
+    """The report in at most `limit` UTF-8 bytes: each level of `LEVELS` shows less, and the
+    last resort is the verdict line alone. A shortened report says where the full one is."""
+    for index, detail in enumerate(LEVELS):
+        view = build_view(report, options, detail)
+        view.shortened = index > 0 or view.truncated_sections
+        text = _render(report, options, view)
+        if _size(text) <= limit:
+            return text
+    view = build_view(report, replace(options, mermaid=False), LEVELS[-1])
+    view.shortened = True
+    text = _minimal(view)
+    if _size(text) <= limit:
+        return text
+    return text.encode()[: max(limit - 4, 0)].decode(errors="ignore").rstrip() + "\n…\n"
+
+
+def render_comment(report: Report, options: RenderOptions) -> str:
+    """The PR comment body: under GitHub's comment limit whatever the report holds."""
+    return render_fitted(report, options, COMMENT_BUDGET)
+
+
+def _minimal(view: ReportView) -> str:
+    report = view.report
+    lines = [
+        comment_marker(report.report_id),
+        f"### {view.icon} {escape_markdown(shorten(report.title, 120))}: "
+        f"{escape_markdown(view.headline)}",
+        "",
+        f"> [!NOTE]\n> The report is too large for this page: the full report is in "
+        f"{_full_report_link(view)}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _full_report_link(view: ReportView) -> str:
+    if view.run_url:
+        return f"[{view.full_report}]({view.run_url})"
+    return view.full_report
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))

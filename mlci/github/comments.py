@@ -1,0 +1,207 @@
+"""The sticky PR comment: one per report id, found by its hidden marker and updated in place;
+and the fork-safe comment artifact that carries it from an untrusted job to a trusted one."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from mlci.errors import GitHubError, InputFileError
+from mlci.github.client import Comment, GitHubApiError, GitHubClient
+from mlci.report.markdown import COMMENT_LIMIT, comment_marker
+
+_MARKER = re.compile(r"<!-- mlci:report id=([A-Za-z0-9_.\-]{1,64}) -->")
+REPORT_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+BODY_FILE = "comment.md"
+PR_FILE = "pr-number"
+FORK_SETUP = (
+    "pull requests from forks get a read-only token: run `mlci check --comment-artifact DIR` "
+    "in the pull request workflow and `mlci comment --from-artifact DIR` in a `workflow_run` "
+    "workflow (see docs/github.md, 'Pull requests from forks')"
+)
+
+
+@dataclass(frozen=True)
+class PostedComment:
+    action: Literal["created", "updated"]
+    comment: Comment
+
+    @property
+    def html_url(self) -> str:
+        return self.comment.html_url
+
+
+def report_id_of(body: str) -> str | None:
+    """The report id of the first mlci marker in `body`."""
+    match = _MARKER.search(body)
+    return match[1] if match else None
+
+
+def with_marker(body: str, report_id: str) -> str:
+    """`body` starting with exactly one marker, for `report_id` (other mlci markers go)."""
+    if not REPORT_ID.fullmatch(report_id):
+        raise GitHubError(
+            f"report id {report_id!r} may hold only letters, digits, '_', '.', '-' (1-64)",
+            hint="pass --report-id ID",
+        )
+    stripped = _MARKER.sub("", body).lstrip("\n")
+    return f"{comment_marker(report_id)}\n{stripped}"
+
+
+def check_body_size(body: str, where: Path | str | None = None) -> None:
+    size = len(body.encode("utf-8"))
+    if size > COMMENT_LIMIT:
+        raise InputFileError(
+            f"comment body is {size:,} bytes, over GitHub's {COMMENT_LIMIT:,}-character limit",
+            path=where,
+            hint="render it with `mlci check --comment` or `--comment-artifact`, which fit it",
+        )
+
+
+def post_sticky_comment(
+    client: GitHubClient, repository: str, number: int, body: str, report_id: str
+) -> PostedComment:
+    """Update this report's comment on the pull request, or create it.
+
+    Every page of comments is read: the first comment that starts with the report's marker is
+    the one (a comment that only quotes the marker is not). If GitHub refuses to edit it (it
+    was written by someone else), the next one is tried, then a new one is created.
+    """
+    body = with_marker(body, report_id)
+    check_body_size(body)
+    marker = comment_marker(report_id)
+    try:
+        mine = [c for c in client.issue_comments(repository, number) if _starts_with(c, marker)]
+        for existing in mine:
+            try:
+                return PostedComment(
+                    "updated", client.update_comment(repository, existing.id, body)
+                )
+            except GitHubApiError as error:
+                # Someone else's comment quoting our marker, or deleted meanwhile: try the next.
+                if error.status not in (403, 404):
+                    raise
+        return PostedComment("created", client.create_comment(repository, number, body))
+    except GitHubApiError as error:
+        raise explain(error, repository, number) from None
+
+
+def _starts_with(comment: Comment, marker: str) -> bool:
+    return comment.body.lstrip().startswith(marker)
+
+
+def explain(error: GitHubApiError, repository: str, number: int) -> GitHubApiError:
+    """The error with its likely cause and what to do about it."""
+    status = error.status
+    if status == 401:
+        error.message = (
+            f"GitHub rejected the token (401 {error.github_message or 'Bad credentials'})"
+        )
+        error.hint = (
+            "the token is wrong or expired: set GITHUB_TOKEN (in a workflow: "
+            "`env: GITHUB_TOKEN: ${{ github.token }}`) or pass --token"
+        )
+    elif status == 403:
+        error.message = (
+            f"GitHub refused to write a comment on {repository}#{number} "
+            f"(403 {error.github_message or 'Forbidden'})"
+        )
+        error.hint = (
+            "the token lacks `pull-requests: write` (add `permissions: pull-requests: write` "
+            f"to the job); {FORK_SETUP}"
+        )
+    elif status == 404:
+        error.message = (
+            f"GitHub found no pull request #{number} in {repository} "
+            f"(404 {error.github_message or 'Not Found'})"
+        )
+        error.hint = (
+            "check --repo and --pr; a private repository also answers 404 when the token "
+            "cannot read it"
+        )
+    elif status == 422:
+        error.hint = "GitHub did not accept the comment body"
+    elif status is not None and 300 <= status < 400:
+        error.hint = "the repository may have moved: pass --repo OWNER/NAME"
+    return error
+
+
+# --- the fork-safe artifact ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommentArtifact:
+    body: str
+    pr_number: int | None
+
+
+def write_comment_artifact(directory: Path, body: str, pr_number: int | None) -> None:
+    """What the untrusted pull-request job hands to the trusted commenting job."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / BODY_FILE).write_text(body, encoding="utf-8")
+        pr_file = directory / PR_FILE
+        if pr_number is not None:
+            pr_file.write_text(f"{pr_number}\n", encoding="utf-8")
+        elif pr_file.exists():
+            pr_file.unlink()
+    except OSError as exc:
+        raise InputFileError(
+            f"cannot write the comment artifact: {exc.strerror}", path=directory
+        ) from None
+
+
+def read_comment_artifact(directory: Path) -> CommentArtifact:
+    """The artifact, checked as the untrusted input it is: regular files only, the PR number
+    a positive integer, the body valid UTF-8 within GitHub's limit."""
+    if not directory.is_dir():
+        raise InputFileError(
+            "comment artifact directory not found",
+            path=directory,
+            hint="download the artifact `mlci check --comment-artifact DIR` wrote",
+        )
+    body_bytes = _read_small(directory / BODY_FILE, COMMENT_LIMIT, "comment body")
+    if body_bytes is None:
+        raise InputFileError(
+            f"comment artifact has no {BODY_FILE}",
+            path=directory,
+            hint="write it with `mlci check --comment-artifact DIR`",
+        )
+    try:
+        body = body_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputFileError(
+            "comment body is not valid UTF-8", path=directory / BODY_FILE
+        ) from None
+    pr_bytes = _read_small(directory / PR_FILE, 32, "pull request number")
+    pr_number = None
+    if pr_bytes is not None:
+        text = pr_bytes.decode("ascii", errors="replace").strip()
+        if not re.fullmatch(r"[1-9][0-9]{0,9}", text):
+            raise InputFileError(
+                f"pull request number {text[:20]!r} is not a positive integer",
+                path=directory / PR_FILE,
+            )
+        pr_number = int(text)
+    return CommentArtifact(body=body, pr_number=pr_number)
+
+
+def _read_small(path: Path, limit: int, what: str) -> bytes | None:
+    if path.is_symlink():
+        raise InputFileError(f"{what} in the artifact is a symlink", path=path)
+    if not path.exists():
+        return None
+    if not path.is_file():
+        raise InputFileError(f"{what} in the artifact is not a regular file", path=path)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InputFileError(f"cannot read {what}: {exc.strerror}", path=path) from None
+    if len(data) > limit:
+        raise InputFileError(
+            f"{what} is larger than {limit:,} bytes", path=path, hint="the artifact is not mlci's"
+        )
+    return data

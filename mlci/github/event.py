@@ -1,0 +1,100 @@
+"""The GitHub Actions event payload (`GITHUB_EVENT_PATH`): which pull request and commit."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlci.errors import InputFileError
+
+_PR_REF = re.compile(r"refs/pull/(\d+)/(?:merge|head)")
+
+
+@dataclass(frozen=True)
+class PullRequestRef:
+    """What the event says about the pull request; every field may be unknown."""
+
+    repository: str | None = None
+    number: int | None = None
+    head_sha: str | None = None
+    workflow_run_head_sha: str | None = None
+
+
+def read_event(path: Path) -> dict[str, Any]:
+    """The event payload; an unreadable or malformed file is an input error naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(
+            "GitHub event payload not found", path=path, hint="check GITHUB_EVENT_PATH"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"cannot read the GitHub event payload: {exc}", path=path) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            f"GitHub event payload is not valid JSON: {exc.msg}",
+            path=path,
+            line=exc.lineno,
+            column=exc.colno,
+        ) from None
+    if not isinstance(data, dict):
+        raise InputFileError("GitHub event payload is not a JSON object", path=path)
+    return data
+
+
+def pull_request_from_event(event: Mapping[str, Any], env: Mapping[str, str]) -> PullRequestRef:
+    """The pull request of `pull_request`, `pull_request_target`, `issue_comment` on a pull
+    request and `workflow_run` events (a fork's `workflow_run` lists no pull request: the
+    fork-safe flow carries the number in an artifact instead)."""
+    repository = _string(_get(event, "repository", "full_name"))
+    pull = event.get("pull_request")
+    if isinstance(pull, Mapping):
+        return PullRequestRef(
+            repository=repository,
+            number=_positive(pull.get("number")),
+            head_sha=_string(_get(pull, "head", "sha")),
+        )
+    issue = event.get("issue")
+    if isinstance(issue, Mapping) and isinstance(issue.get("pull_request"), Mapping):
+        return PullRequestRef(repository=repository, number=_positive(issue.get("number")))
+    run = event.get("workflow_run")
+    if isinstance(run, Mapping):
+        pulls = run.get("pull_requests")
+        number = None
+        if isinstance(pulls, list) and len(pulls) == 1 and isinstance(pulls[0], Mapping):
+            number = _positive(pulls[0].get("number"))
+        sha = _string(run.get("head_sha"))
+        return PullRequestRef(
+            repository=repository, number=number, head_sha=sha, workflow_run_head_sha=sha
+        )
+    match = _PR_REF.fullmatch(env.get("GITHUB_REF", ""))
+    return PullRequestRef(
+        repository=repository, number=_positive(match[1]) if match else None, head_sha=None
+    )
+
+
+def _get(data: Mapping[str, Any], *keys: str) -> Any:
+    value: Any = data
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _positive(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and value > 0 else None

@@ -1,0 +1,429 @@
+"""`mlci check --comment`, `--comment-artifact` and `mlci comment` end to end: a real git
+repository, the CLI in-process, GitHub Actions' environment files in tmp dirs, and the fake
+GitHub API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import GitRepo, Invoker
+from fake_github import FakeGitHub
+from test_markdown_report import html_tags, parse_tables
+
+REPO = "octo/repo"
+TOKEN = "s3cret-token"
+HEAD = "f" * 40
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(token=TOKEN, read_only_tokens=("read-only",)) as fake:
+        fake.add_pull(REPO, 7, head_sha=HEAD, comments=250)
+        yield fake
+
+
+@pytest.fixture
+def ml_repo(git_repo: GitRepo) -> GitRepo:
+    """main holds the base metrics; the work tree has the pull request's."""
+    git_repo.write(
+        "mlci.yaml",
+        "metrics:\n  files: [metrics.json]\ngates:\n  - metric: accuracy\n    min: 0.5\n",
+    )
+    git_repo.write("metrics.json", '{"accuracy": 0.90, "loss": 0.40}')
+    git_repo.commit("base")
+    git_repo.write("metrics.json", '{"accuracy": 0.93, "loss": 0.45}')
+    return git_repo
+
+
+@pytest.fixture
+def actions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, github: FakeGitHub, ml_repo: GitRepo
+) -> dict[str, Path]:
+    """The environment of a `pull_request` job in GitHub Actions."""
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": HEAD}}}))
+    files = {"summary": tmp_path / "summary.md", "output": tmp_path / "output.txt"}
+    for name, value in {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_API_URL": github.url,
+        "GITHUB_SERVER_URL": "https://github.test",
+        "GITHUB_RUN_ID": "99",
+        "GITHUB_TOKEN": TOKEN,
+        "GITHUB_STEP_SUMMARY": str(files["summary"]),
+        "GITHUB_OUTPUT": str(files["output"]),
+        "GITHUB_WORKSPACE": str(ml_repo.path),
+    }.items():
+        monkeypatch.setenv(name, value)
+    return files
+
+
+def outputs(path: Path) -> dict[str, str]:
+    """Parse `name<<DELIMITER ... DELIMITER` blocks as the runner does."""
+    found = {}
+    lines = path.read_text().split("\n")
+    index = 0
+    while index < len(lines) and lines[index]:
+        name, delimiter = lines[index].split("<<")
+        end = lines.index(delimiter, index + 1)
+        found[name] = "\n".join(lines[index + 1 : end])
+        index = end + 1
+    return found
+
+
+def mlci_comments(github: FakeGitHub) -> list[dict[str, object]]:
+    return [c for c in github.comments(REPO, 7) if str(c["body"]).startswith("<!-- mlci:report")]
+
+
+def test_three_runs_leave_one_updated_comment(
+    mlci: Invoker, ml_repo: GitRepo, github: FakeGitHub, actions: dict[str, Path]
+) -> None:
+    for run, accuracy in enumerate((0.91, 0.92, 0.93), start=1):
+        ml_repo.write("metrics.json", f'{{"accuracy": {accuracy}, "loss": 0.45}}')
+        result = mlci("check", "--comment", cwd=ml_repo.path)
+        assert result.exit_code == 0, result.stderr
+        assert len(mlci_comments(github)) == 1, f"run {run}"
+        action = "created" if run == 1 else "updated"
+        assert (
+            f"mlci: PR comment {action}: https://github.test/octo/repo/pull/7#issuecomment-"
+            in result.stderr
+        )
+    assert len(github.comments(REPO, 7)) == 251
+    assert [method for method, _ in github.calls()] == ["GET"] * 3 + ["POST"] + (
+        ["GET"] * 3 + ["PATCH"]
+    ) * 2
+    body = str(mlci_comments(github)[0]["body"])
+    assert body.splitlines()[:2] == [
+        "<!-- mlci:report id=default -->",
+        "### ✅ mlci report: passed · gates: 1 passed · metrics: 1 regressed, 1 improved",
+    ]
+    assert (
+        f"\n\nBase `{ml_repo.git('rev-parse', 'HEAD')[:12]}` → head `workspace` (commit `{HEAD[:12]}`).\n"
+        in body
+    )
+    assert "[workflow run](https://github.test/octo/repo/actions/runs/99)" in body
+    metrics = parse_tables(body)[1]
+    assert metrics[1:] == [
+        ["loss", "0.4", "0.45", "▲ +0.05 (+12.50%)", "🔴 worse"],
+        ["accuracy", "0.9", "0.93", "▲ +0.03 (+3.33%)", "🟢 better"],
+    ]
+
+
+def test_actions_files_log_and_annotations(
+    mlci: Invoker, ml_repo: GitRepo, github: FakeGitHub, actions: dict[str, Path]
+) -> None:
+    ml_repo.write(
+        "mlci.yaml",
+        "metrics:\n  files: [metrics.json]\ngates:\n  - metric: accuracy\n    min: 0.95\n",
+    )
+    result = mlci("check", "--comment", "-o", "report.json", cwd=ml_repo.path)
+    assert result.exit_code == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"::add-mask::{TOKEN}"
+    stop = next(line for line in lines if line.startswith("::stop-commands::"))
+    token = stop.removeprefix("::stop-commands::")
+    assert f"::{token}::" in lines
+    assert lines.index(f"::{token}::") > lines.index(stop)
+    assert f"::add-mask::{TOKEN}" in lines
+    assert "::error file=mlci.yaml,line=5,title=mlci gate accuracy%3A min failed::" in result.stdout
+    found = outputs(actions["output"])
+    comment = mlci_comments(github)[0]
+    assert found["passed"] == "false"
+    assert found["status"] == "failed"
+    assert found["exit-code"] == "1"
+    assert found["comment-url"] == comment["html_url"]
+    assert found["report-path"] == str((ml_repo.path / "report.json").resolve())
+    assert found["gates-failed"] == "1"
+    assert found["metrics-improved"] == "1"
+    assert json.loads(found["counts"])["gates"] == {
+        "failed": 1,
+        "passed": 0,
+        "skipped": 0,
+        "warned": 0,
+    }
+    summary = actions["summary"].read_text()
+    assert summary.startswith("\n<!-- mlci:report id=default -->\n### ❌ mlci report: failed")
+    assert json.loads((ml_repo.path / "report.json").read_text())["status"] == "failed"
+
+
+def test_posting_failure_keeps_the_report_and_the_checks_exit_code(
+    mlci: Invoker,
+    ml_repo: GitRepo,
+    github: FakeGitHub,
+    actions: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "read-only")
+    result = mlci("check", "--comment", "-o", "report.md", cwd=ml_repo.path)
+    assert result.exit_code == 0
+    warnings = [line for line in result.stderr.splitlines() if "could not post" in line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        "mlci: warning: could not post the PR comment: GitHub refused to write a comment on "
+        "octo/repo#7 (403 Resource not accessible by integration)"
+    )
+    assert "mlci check --comment-artifact DIR" in warnings[0]
+    assert (ml_repo.path / "report.md").read_text().startswith("<!-- mlci:report id=default -->")
+    assert "### ✅ mlci report: passed" in actions["summary"].read_text()
+    assert outputs(actions["output"])["comment-url"] == ""
+    strict = mlci("check", "--comment", "--strict-comment", cwd=ml_repo.path)
+    assert strict.exit_code == 2
+
+
+def test_token_never_printed(
+    mlci: Invoker,
+    ml_repo: GitRepo,
+    github: FakeGitHub,
+    actions: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "false")
+    monkeypatch.setenv("GITHUB_TOKEN", "wrong-token")
+    result = mlci("check", "--comment", cwd=ml_repo.path)
+    assert result.exit_code == 0
+    assert "wrong-token" not in result.stdout + result.stderr
+    assert "GitHub rejected the token (401 Bad credentials)" in result.stderr
+
+
+def test_report_ids_coexist_from_the_command_line(
+    mlci: Invoker, ml_repo: GitRepo, github: FakeGitHub, actions: dict[str, Path]
+) -> None:
+    for report_id in ("model-a", "model-b", "model-a"):
+        assert mlci("check", "--comment", "--report-id", report_id, cwd=ml_repo.path).exit_code == 0
+    ids = [
+        re.match(r"<!-- mlci:report id=(\S+) -->", str(c["body"]))[1] for c in mlci_comments(github)
+    ]  # type: ignore[index]
+    assert ids == ["model-a", "model-b"]
+
+
+def test_not_a_pull_request(
+    mlci: Invoker,
+    ml_repo: GitRepo,
+    github: FakeGitHub,
+    actions: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    push = tmp_path / "push.json"
+    push.write_text('{"ref": "refs/heads/main"}')
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(push))
+    result = mlci("check", "--comment", "--strict-comment", cwd=ml_repo.path)
+    assert result.exit_code == 0
+    assert "mlci: not a pull request: no PR comment posted" in result.stderr
+    assert github.calls() == []
+
+
+def test_hostile_metric_names_end_to_end(
+    mlci: Invoker, ml_repo: GitRepo, github: FakeGitHub, actions: dict[str, Path]
+) -> None:
+    name = "acc|<script>x</script> @octocat #1 `y`\n::error::owned"
+    ml_repo.write("metrics.json", json.dumps({name: 0.5, "accuracy": 0.93}))
+    result = mlci("check", "--comment", cwd=ml_repo.path)
+    assert result.exit_code == 0, result.stderr
+    # the raw name reaches the log only inside the stop-commands fence
+    lines = result.stdout.splitlines()
+    stop = next(index for index, line in enumerate(lines) if line.startswith("::stop-commands::"))
+    resume = lines.index("::" + lines[stop].removeprefix("::stop-commands::") + "::")
+    assert all("::error::owned" not in line for line in lines[:stop] + lines[resume:])
+    body = str(mlci_comments(github)[0]["body"])
+    assert html_tags(body) <= {
+        "<details>",
+        "</details>",
+        "<summary>",
+        "</summary>",
+        "<sub>",
+        "</sub>",
+    }
+    for table in parse_tables(body):
+        assert {len(row) for row in table} == {len(table[0])}
+    assert "acc|<script>x</script> @\u200boctocat #\u200b1 `y` ::error::owned" in [
+        row[0] for table in parse_tables(body) for row in table
+    ]
+
+
+def test_fork_safe_flow(
+    mlci: Invoker,
+    ml_repo: GitRepo,
+    github: FakeGitHub,
+    actions: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 1. the pull request's job: read-only token, no posting, an artifact
+    monkeypatch.setenv("GITHUB_TOKEN", "read-only")
+    artifact = tmp_path / "artifact"
+    result = mlci("check", "--comment-artifact", artifact, cwd=ml_repo.path)
+    assert result.exit_code == 0, result.stderr
+    assert f"mlci: wrote the PR comment for pull request #7 to {artifact}" in result.stderr
+    assert (artifact / "pr-number").read_text() == "7\n"
+    body = (artifact / "comment.md").read_text()
+    assert body.startswith("<!-- mlci:report id=default -->\n### ✅ mlci report: passed")
+    assert github.calls() == []
+    # 2. the workflow_run job: the base repository's token, the artifact downloaded
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps({"workflow_run": {"head_sha": HEAD, "pull_requests": []}}))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_run")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(run))
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    posted = mlci("comment", "--from-artifact", artifact, cwd=tmp_path)
+    assert posted.exit_code == 0, posted.stderr
+    comment = mlci_comments(github)[0]
+    assert comment["body"] == body
+    assert posted.stdout.splitlines() == [f"::add-mask::{TOKEN}", str(comment["html_url"])]
+    assert github.calls()[0] == ("GET", f"/repos/{REPO}/pulls/7")
+    # 3. a stale or forged artifact: the PR's head is not the run's commit
+    run.write_text(json.dumps({"workflow_run": {"head_sha": "1" * 40, "pull_requests": []}}))
+    stale = mlci("comment", "--from-artifact", artifact, cwd=tmp_path)
+    assert stale.exit_code == 0
+    assert stale.stderr == (
+        f"mlci: not posting: pull request #7 is at {HEAD[:12]}, but the run that made the "
+        "artifact was for 111111111111 (a newer push posts its own report)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {"comment.md": "hi", "pr-number": "0"},
+            "pr-number: pull request number '0' is not a positive integer",
+        ),
+        (
+            {"comment.md": "hi", "pr-number": "7; rm -rf /"},
+            "pr-number: pull request number '7; rm -rf /' is not a positive integer",
+        ),
+        (
+            {"comment.md": "hi", "pr-number": "-3"},
+            "pr-number: pull request number '-3' is not a positive integer",
+        ),
+        (
+            {"comment.md": "x" * 70_000, "pr-number": "7"},
+            "comment.md: comment body is larger than 65,536 bytes (the artifact is not mlci's)",
+        ),
+        (
+            {"pr-number": "7"},
+            ": comment artifact has no comment.md (write it with `mlci check --comment-artifact DIR`)",
+        ),
+    ],
+)
+def test_untrusted_artifact_is_checked(
+    mlci: Invoker,
+    tmp_path: Path,
+    files: dict[str, str],
+    message: str,
+    github: FakeGitHub,
+    actions: dict[str, Path],
+) -> None:
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    for name, text in files.items():
+        (artifact / name).write_text(text)
+    result = mlci("comment", "--from-artifact", "artifact", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"mlci: error: artifact{'/' if not message.startswith(':') else ''}{message}\n"
+    )
+    assert github.calls() == []
+
+
+def test_artifact_without_a_pull_request_posts_nothing(
+    mlci: Invoker, tmp_path: Path, github: FakeGitHub
+) -> None:
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    (artifact / "comment.md").write_text("hi")
+    result = mlci("comment", "--from-artifact", artifact, cwd=tmp_path)
+    assert result.exit_code == 0
+    assert result.stderr == "mlci: the artifact is not for a pull request: nothing to post\n"
+
+
+def test_comment_body_file_outside_actions(
+    mlci: Invoker, tmp_path: Path, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    report = tmp_path / "report.md"
+    report.write_text("<!-- mlci:report id=nightly -->\n### hello\n")
+    args = ("comment", "--body-file", report, "--repo", REPO, "--pr", "7", "--api-url", github.url)
+    first = mlci(*args, cwd=tmp_path)
+    assert first.exit_code == 0, first.stderr
+    assert first.stderr == "mlci: PR comment created\n"
+    report.write_text("<!-- mlci:report id=nightly -->\n### hello again\n")
+    second = mlci(*args, cwd=tmp_path)
+    assert second.stderr == "mlci: PR comment updated\n"
+    assert first.stdout == second.stdout
+    assert [c["body"] for c in mlci_comments(github)] == [
+        "<!-- mlci:report id=nightly -->\n### hello again\n"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "Error: give exactly one of --body-file FILE and --from-artifact DIR\n"),
+        (
+            ("--body-file", "a", "--from-artifact", "b"),
+            "Error: give exactly one of --body-file FILE and --from-artifact DIR\n",
+        ),
+        (
+            ("--from-artifact", "b", "--pr", "3"),
+            "Error: --pr cannot be combined with --from-artifact (it holds the PR)\n",
+        ),
+        (
+            ("--body-file", "a", "--report-id", "a b"),
+            "Error: Invalid value for '--report-id': may hold only letters, digits, '_', '.', '-' (1-64 characters)\n",
+        ),
+    ],
+)
+def test_comment_usage_errors(
+    mlci: Invoker, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = mlci("comment", *args, cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.endswith(message)
+
+
+def test_comment_without_token_or_target(mlci: Invoker, tmp_path: Path) -> None:
+    (tmp_path / "r.md").write_text("hi")
+    result = mlci("comment", "--body-file", "r.md", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "mlci: error: no repository to post to: GITHUB_REPOSITORY is not set "
+        "(pass --repo OWNER/NAME)\n"
+    )
+    result = mlci("comment", "--body-file", "r.md", "--repo", REPO, "--pr", "7", cwd=tmp_path)
+    assert result.stderr == (
+        "mlci: error: no GitHub token: GITHUB_TOKEN is not set (in the workflow step add "
+        "`env: GITHUB_TOKEN: ${{ github.token }}`, or pass --token)\n"
+    )
+    result = mlci("comment", "--body-file", "missing.md", "--repo", REPO, "--pr", "7", cwd=tmp_path)
+    assert (
+        result.stderr == "mlci: error: missing.md: comment body file not found (check the path)\n"
+    )
+
+
+def test_broken_event_payload_still_writes_summary_and_outputs(
+    mlci: Invoker,
+    ml_repo: GitRepo,
+    github: FakeGitHub,
+    actions: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("[1,")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(broken))
+    result = mlci("check", "--comment", cwd=ml_repo.path)
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[:2] == [
+        f"mlci: warning: {broken}:1:4: GitHub event payload is not valid JSON: Expecting value",
+        "mlci: not a pull request: no PR comment posted",
+    ]
+    assert outputs(actions["output"])["passed"] == "true"
+    assert "### ✅ mlci report: passed" in actions["summary"].read_text()
