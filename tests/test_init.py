@@ -1,0 +1,225 @@
+"""`mlci init` in real repositories: what it finds, what it writes, what it never overwrites."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+from conftest import GitRepo, Invoker
+
+from mlci.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+IRIS = ROOT / "examples" / "iris"
+
+
+def iris_repo(git_repo: GitRepo) -> GitRepo:
+    """examples/iris without its mlci.yaml: data, training script, metrics, a baseline dir."""
+    for name in ("train.py", "data/iris.csv", "metrics.json", "predictions.csv"):
+        (git_repo.path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(IRIS / name, git_repo.path / name)
+    shutil.copytree(IRIS / "baseline", git_repo.path / "baseline")
+    git_repo.commit("iris")
+    return git_repo
+
+
+IRIS_CONFIG = """\
+# mlci config, written by `mlci init`: review it, then run `mlci check`.
+# Reference: https://github.com/mlci/mlci#configuration
+version: 1
+
+datasets:
+  - name: iris
+    path: data/iris.csv
+    schema: schemas/iris.yaml  # inferred by `mlci schema infer`: tighten it
+
+metrics:
+  files:
+    - metrics.json
+
+# Gates decide whether a pull request passes. Uncomment the ones you want; the values
+# are suggestions around the current metrics.
+# gates:
+#   - metric: accuracy  # now 0.983333
+#     min: 0.98
+#     max_drop: 0.01
+#   - metric: f1_macro  # now 0.983323
+#     min: 0.98
+#     max_drop: 0.01
+#   - metric: log_loss  # now 0.139397
+#     max_increase_pct: 5
+"""
+
+IRIS_WORKFLOW = """\
+# mlci: train on every pull request, check data and gates, diff the metrics against the
+# merge-base, and keep one sticky comment. Docs: https://github.com/mlci/mlci/blob/main/docs/github-action.md
+name: mlci
+
+on:
+  pull_request:
+
+permissions: {}
+
+jobs:
+  mlci:
+    permissions:
+      contents: read
+      pull-requests: write # the sticky mlci comment
+    uses: mlci/mlci/.github/workflows/train-on-pr.yml@v1
+    with:
+      train-command: python train.py
+      extras: data
+      # requirements: requirements.txt
+"""
+
+
+def test_init_in_the_iris_repository(git_repo: GitRepo, mlci: Invoker) -> None:
+    repo = iris_repo(git_repo)
+    result = mlci("init", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (
+        "wrote mlci.yaml\n"
+        "wrote schemas/iris.yaml\n"
+        "wrote .github/workflows/mlci.yml\n"
+        "found 1 data file(s) (1 with an inferred schema), 1 metrics file(s); 3 gate(s) suggested\n"
+        "next:\n"
+        "  1. review mlci.yaml: uncomment the gates you want\n"
+        "  2. tighten the inferred schemas in schemas/ (ranges, allowed values, unique ids)\n"
+        "  3. run `mlci check` to see the report\n"
+        "  4. commit, push and open a pull request: mlci comments on it\n"
+    )
+    assert (repo.path / "mlci.yaml").read_text() == IRIS_CONFIG
+    assert (repo.path / ".github/workflows/mlci.yml").read_text() == IRIS_WORKFLOW
+    config = load_config(repo.path / "mlci.yaml").config
+    assert [(d.path, d.schema) for d in config.datasets] == [("data/iris.csv", "schemas/iris.yaml")]
+    # The schema is the one `mlci schema infer` writes, and the data passes it.
+    inferred = mlci("schema", "infer", "data/iris.csv", cwd=repo.path)
+    assert (repo.path / "schemas/iris.yaml").read_text() == inferred.stdout
+    assert mlci("validate", cwd=repo.path).exit_code == 0
+
+
+def test_init_never_overwrites_without_force(git_repo: GitRepo, mlci: Invoker) -> None:
+    repo = iris_repo(git_repo)
+    repo.write("mlci.yaml", "version: 1\n")
+    result = mlci("init", cwd=repo.path)
+
+    assert result.exit_code == 2
+    assert result.stderr == "mlci: error: mlci.yaml already exists (pass --force to overwrite)\n"
+    assert (repo.path / "mlci.yaml").read_text() == "version: 1\n"
+    assert not (repo.path / "schemas").exists()  # all or nothing
+    assert not (repo.path / ".github").exists()
+
+    again = mlci("init", "--force", cwd=repo.path)
+    assert again.exit_code == 0, again.stderr
+    assert (repo.path / "mlci.yaml").read_text() == IRIS_CONFIG
+
+
+def test_init_names_every_file_in_the_way(git_repo: GitRepo, mlci: Invoker) -> None:
+    repo = iris_repo(git_repo)
+    assert mlci("init", cwd=repo.path).exit_code == 0
+    result = mlci("init", cwd=repo.path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "mlci: error: mlci.yaml, schemas/iris.yaml, .github/workflows/mlci.yml already exist "
+        "(pass --force to overwrite)\n"
+    )
+
+
+def test_init_in_a_dvc_repository(git_repo: GitRepo, mlci: Invoker) -> None:
+    git_repo.write(
+        "dvc.yaml",
+        "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n"
+        "    metrics:\n      - eval/scores.json:\n          cache: false\n",
+    )
+    git_repo.write("eval/scores.json", '{"test": {"auc": 0.91, "loss": 0.3}, "epochs": 3}\n')
+    git_repo.write("reports/results.yaml", "rmse: 1.5\n")
+    git_repo.write("notes/eval-plan.json", '["not", "metrics"]\n')
+    git_repo.commit()
+    result = mlci("init", "--no-workflow", cwd=git_repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    text = (git_repo.path / "mlci.yaml").read_text()
+    assert text.split("metrics:\n", 1)[1] == (
+        "  files:\n"
+        "    - eval/scores.json  # declared in dvc.yaml\n"
+        "    - reports/results.yaml\n"
+        "\n"
+        "# Gates decide whether a pull request passes. Uncomment the ones you want; the values\n"
+        "# are suggestions around the current metrics.\n"
+        "# gates:\n"
+        "#   - metric: test.auc  # now 0.91\n"
+        "#     min: 0.91\n"
+        "#     max_drop: 0.01\n"
+        "#   - metric: test.loss  # now 0.3\n"
+        "#     max_increase_pct: 5\n"
+        "#   - metric: rmse  # now 1.5\n"
+        "#     max_increase_pct: 5\n"
+    )
+    assert not (git_repo.path / ".github").exists()
+    load_config(git_repo.path / "mlci.yaml")
+    starter_workflow = mlci("init", "--force", cwd=git_repo.path)
+    assert starter_workflow.exit_code == 0
+    workflow = yaml.safe_load((git_repo.path / ".github/workflows/mlci.yml").read_text())
+    assert workflow["jobs"]["mlci"]["with"] == {"train-command": "dvc repro", "extras": "dvc"}
+
+
+def test_init_in_an_empty_repository(git_repo: GitRepo, mlci: Invoker) -> None:
+    result = mlci("init", "--train-command", "make model", cwd=git_repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[2] == (
+        "found 0 data file(s) (0 with an inferred schema), 0 metrics file(s); 0 gate(s) suggested"
+    )
+    config = load_config(git_repo.path / "mlci.yaml").config
+    assert config.datasets == []
+    assert config.metrics.files == []
+    assert config.gates == []
+    workflow = yaml.safe_load((git_repo.path / ".github/workflows/mlci.yml").read_text())
+    assert workflow["jobs"]["mlci"]["with"] == {"train-command": "make model"}
+
+
+def test_odd_names_are_quoted(git_repo: GitRepo, mlci: Invoker) -> None:
+    git_repo.write("data/my data: v2.csv", "x,y\n1,2\n3,4\n")
+    git_repo.write("metrics.json", '{"acc: top-1": 0.5, "#loss": 2.0}\n')
+    result = mlci("init", "--no-workflow", cwd=git_repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    text = (git_repo.path / "mlci.yaml").read_text()
+    assert '  - name: "my data: v2"\n    path: "data/my data: v2.csv"\n' in text
+    assert '#   - metric: "acc: top-1"  # now 0.5\n' in text
+    assert '#   - metric: "#loss"  # now 2\n' in text
+    config = load_config(git_repo.path / "mlci.yaml").config
+    assert config.datasets[0].path == "data/my data: v2.csv"
+    assert config.datasets[0].schema == "schemas/my data: v2.yaml"
+
+
+def test_no_schemas_leaves_datasets_without_one(git_repo: GitRepo, mlci: Invoker) -> None:
+    repo = iris_repo(git_repo)
+    result = mlci("init", "--no-schemas", "--no-workflow", cwd=repo.path)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (
+        "wrote mlci.yaml\n"
+        "found 1 data file(s) (0 with an inferred schema), 1 metrics file(s); 3 gate(s) suggested\n"
+        "next:\n"
+        "  1. review mlci.yaml: uncomment the gates you want\n"
+        "  2. run `mlci check` to see the report\n"
+    )
+    config = load_config(repo.path / "mlci.yaml").config
+    assert [(d.path, d.schema) for d in config.datasets] == [("data/iris.csv", None)]
+
+
+def test_the_starter_workflow_is_the_template(git_repo: GitRepo, mlci: Invoker) -> None:
+    """`mlci init` writes what workflow-templates/mlci.yml offers, minus the branch filter."""
+    iris_repo(git_repo)
+    assert mlci("init", "--no-schemas", cwd=git_repo.path).exit_code == 0
+    written = yaml.safe_load((git_repo.path / ".github/workflows/mlci.yml").read_text())
+    template = yaml.safe_load((ROOT / "workflow-templates" / "mlci.yml").read_text())
+    assert written[True] == {"pull_request": None}
+    assert template[True] == {"pull_request": {"branches": ["$default-branch"]}}
+    for data in (written, template):
+        del data[True]
+        del data["jobs"]["mlci"]["with"]
+    assert written == template

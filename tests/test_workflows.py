@@ -1,0 +1,163 @@
+"""The reusable workflows and the starter templates: least privilege, pinned, fork-safe, and
+templates that call what exists with inputs that exist. (act runs them in test_workflows_act.py;
+zizmor, actionlint and check-jsonschema audit them in .ci/workflow-checks.sh.)"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+TEMPLATES = ROOT / "workflow-templates"
+REUSABLE = ("train-on-pr.yml", "deploy-on-merge.yml", "comment.yml")
+ALL_FILES = sorted([*WORKFLOWS.glob("*.yml"), *TEMPLATES.glob("*.yml")])
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    # YAML 1.1 reads the key `on` as True.
+    data["on"] = data.pop(True)
+    return data  # type: ignore[no-any-return]
+
+
+def steps_of(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda path: path.name)
+def test_least_privilege(path: Path) -> None:
+    workflow = load(path)
+    text = path.read_text()
+    assert workflow["permissions"] == {}, "start from no permissions"
+    assert "pull_request_target" not in text
+    assert "write-all" not in text
+    assert "read-all" not in text
+    for name, job in workflow["jobs"].items():
+        assert "permissions" in job, f"job {name} must say what it needs"
+        granted = job["permissions"]
+        assert set(granted.values()) <= {"read", "write"}
+        writes = {scope for scope, level in granted.items() if level == "write"}
+        assert writes <= {"pull-requests"}, f"job {name} writes {writes}"
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda path: path.name)
+def test_checkouts_keep_no_credentials(path: Path) -> None:
+    for step in steps_of(load(path)):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+
+
+@pytest.mark.parametrize("name", REUSABLE)
+def test_reusable_workflows_are_typed(name: str) -> None:
+    workflow = load(WORKFLOWS / name)
+    assert list(workflow["on"]) == ["workflow_call"]
+    call = workflow["on"]["workflow_call"]
+    for input_name, spec in call["inputs"].items():
+        assert spec["type"] in ("string", "boolean", "number"), input_name
+        assert spec.get("description"), input_name
+    for step in steps_of(workflow):
+        assert "${{" not in step.get("run", ""), f"{name}: {step.get('name')} expands in run"
+
+
+def test_train_on_pr_needs_the_merge_base_and_fails_on_a_gate() -> None:
+    workflow = load(WORKFLOWS / "train-on-pr.yml")
+    job = workflow["jobs"]["mlci"]
+    steps = {step.get("name"): step for step in job["steps"]}
+    assert steps["Check out (full history, for the merge-base)"]["with"]["fetch-depth"] == 0
+    assert steps["Check with mlci"]["uses"] == "mlci/mlci@v1"
+    assert steps["Check with mlci"]["with"]["fail-on-gate"] == "false"  # uploads first
+    assert steps["Fail when a check failed"]["if"] == (
+        "${{ inputs.fail-on-gate && steps.mlci.outputs.exit-code == '1' }}"
+    )
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert set(workflow["on"]["workflow_call"]["outputs"]) == {
+        "passed",
+        "exit-code",
+        "comment-url",
+        "summary",
+    }
+
+
+def test_deploy_promotes_in_an_environment_that_never_cancels() -> None:
+    workflow = load(WORKFLOWS / "deploy-on-merge.yml")
+    gates, promote = workflow["jobs"]["gates"], workflow["jobs"]["promote"]
+    assert promote["needs"] == "gates"
+    assert promote["environment"] == "${{ inputs.environment }}"
+    assert promote["concurrency"]["cancel-in-progress"] is False
+    assert promote["permissions"] == {"contents": "read"}
+    assert gates["permissions"] == {"contents": "read"}
+    steps = {step["name"]: step for step in promote["steps"]}
+    assert steps["Promote"]["with"]["command"] == "promote"
+    assert "--run ${{ needs.gates.outputs.run-id }}" in steps["Promote"]["with"]["args"]
+
+
+def test_comment_half_never_touches_the_pull_requests_code() -> None:
+    workflow = load(WORKFLOWS / "comment.yml")
+    job = workflow["jobs"]["comment"]
+    uses = [step.get("uses", "") for step in job["steps"]]
+    assert not any(use.startswith("actions/checkout@") for use in uses)
+    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
+    post = next(step for step in job["steps"] if step.get("uses") == "mlci/mlci@v1")
+    assert post["with"]["command"] == "comment"
+    assert post["with"]["args"].startswith("--from-artifact ")
+
+
+def test_ci_runs_the_ci_script() -> None:
+    workflow = load(WORKFLOWS / "ci.yml")
+    assert [step.get("run") for step in steps_of(workflow)][-1] == "bash .ci/run"
+
+
+@pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*.yml")), ids=lambda path: path.name)
+def test_templates_call_existing_workflows_with_declared_inputs(path: Path) -> None:
+    template = load(path)
+    properties = json.loads(path.with_suffix(".properties.json").read_text())
+    assert set(properties) == {"name", "description", "iconName", "categories", "filePatterns"}
+    assert properties["name"]
+    assert properties["description"]
+    assert properties["categories"]
+    for pattern in properties["filePatterns"]:
+        re.compile(pattern)
+    branches = [
+        trigger.get("branches")
+        for trigger in template["on"].values()
+        if isinstance(trigger, dict) and "branches" in trigger
+    ]
+    assert branches in ([], [["$default-branch"]])
+    for job in template["jobs"].values():
+        match = re.fullmatch(r"mlci/mlci/\.github/workflows/([\w-]+\.yml)@v1", job["uses"])
+        assert match, job["uses"]
+        called = load(WORKFLOWS / match[1])["on"]["workflow_call"]
+        assert set(job.get("with", {})) <= set(called.get("inputs", {}))
+        assert set(job.get("secrets", {})) <= set(called.get("secrets", {}))
+        # A reusable workflow gets no more than its caller grants.
+        for name, called_job in load(WORKFLOWS / match[1])["jobs"].items():
+            for scope, level in called_job["permissions"].items():
+                assert job["permissions"].get(scope) in (level, "write"), (name, scope)
+
+
+def test_every_template_has_properties_and_the_other_way_round() -> None:
+    names = {path.name.removesuffix(".yml") for path in TEMPLATES.glob("*.yml")}
+    described = {path.name.removesuffix(".properties.json") for path in TEMPLATES.glob("*.json")}
+    assert names == described == {"mlci", "mlci-comment", "mlci-deploy"}
+
+
+def _yaml_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", markdown, re.S)
+
+
+def test_docs_show_the_templates_verbatim() -> None:
+    doc = (ROOT / "docs" / "github-action.md").read_text()
+    smallest = re.search(r"<!-- smallest-workflow -->\n```yaml\n(.*?)```", doc, re.S)
+    assert smallest, "docs/github-action.md lacks the smallest workflow"
+    template = (TEMPLATES / "mlci.yml").read_text().replace("$default-branch", "main")
+    assert smallest[1] == template
+    shown = [yaml.safe_load(block) for block in _yaml_blocks(doc)]
+    for name in ("mlci-comment.yml", "mlci-deploy.yml"):
+        text = (TEMPLATES / name).read_text().replace("$default-branch", "main")
+        assert yaml.safe_load(text) in shown, f"docs/github-action.md does not show {name}"
