@@ -1,0 +1,151 @@
+"""`mlci evaluate`: scikit-learn metrics and per-example predictions of a saved model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from mlci.cli.state import CliState, pass_state
+
+
+@click.command()
+@click.option(
+    "--model",
+    "model_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="A fitted scikit-learn estimator saved with joblib or pickle. Loading it runs code "
+    "from the file: load only files you trust.",
+)
+@click.option(
+    "--data",
+    "data_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Evaluation data (CSV, TSV, Parquet, JSON, JSON Lines).",
+)
+@click.option("--target", required=True, metavar="COL", help="Column with the true value.")
+@click.option(
+    "--id",
+    "id_column",
+    metavar="COL",
+    help="Column identifying each example (default: the row number).",
+)
+@click.option(
+    "--task",
+    type=click.Choice(["classification", "regression"]),
+    default=None,
+    help="Default: from the estimator (is_classifier / is_regressor).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Write the metrics to FILE as JSON (a metrics file for `mlci diff` and the gates).",
+)
+@click.option(
+    "--predictions",
+    "predictions_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Write per-example predictions (id, target, prediction, proba_<class>) to FILE "
+    "(.parquet or .csv), for the significance gate.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="What to print (default: text).",
+)
+@click.option(
+    "--mlflow",
+    "log_to_mlflow",
+    is_flag=True,
+    help="Also log the metrics, the model's params, the predictions and the model file as an "
+    "MLflow run tagged with the commit and PR (needs mlci[mlflow]; tracking URI from mlci.yaml "
+    "or MLFLOW_TRACKING_URI).",
+)
+@pass_state
+def evaluate(
+    state: CliState,
+    model_path: Path,
+    data_path: Path,
+    target: str,
+    id_column: str | None,
+    task: str | None,
+    output: Path | None,
+    predictions_path: Path | None,
+    output_format: str,
+    log_to_mlflow: bool,
+) -> int:
+    """Score a saved scikit-learn model on a data file with scikit-learn's metrics.
+
+    Classification: accuracy, balanced_accuracy, precision/recall/f1 (macro and weighted), and
+    roc_auc (one-vs-rest macro) and log_loss when the model has predict_proba. Regression: rmse,
+    mae, r2, mape. Needs `pip install 'mlci[sklearn]'`.
+
+    WARNING: a pickle or joblib file can run any code when it is loaded. Evaluate only model
+    files you trust (your own training job's output, not a file from a pull request of a fork).
+    """
+    from mlci.cli.state import write_output
+    from mlci.integrations.sklearn_eval import evaluate_model, load_model, write_predictions
+    from mlci.sources.data_files import open_data_file, read_frame
+
+    model = load_model(model_path)
+    frame = read_frame(open_data_file(data_path))
+    result = evaluate_model(
+        model,
+        frame,
+        target=target,
+        id_column=id_column,
+        task=task,  # type: ignore[arg-type]
+        data_path=data_path,
+    )
+    metrics_json = json.dumps(result.metrics, indent=2) + "\n"
+    if output is not None:
+        write_output(output, metrics_json)
+    if predictions_path is not None:
+        write_predictions(result.predictions, predictions_path)
+    logged_run = None
+    if log_to_mlflow:
+        import os
+
+        from mlci.integrations.mlflow_log import estimator_params, log_evaluation
+        from mlci.sources.git import Git
+
+        config = state.config(required=False)
+        logged_run = log_evaluation(
+            config,
+            metrics=result.metrics,
+            params={"task": result.task, "data": str(data_path), **estimator_params(model)},
+            predictions=predictions_path,
+            model=model_path,
+            env=dict(os.environ),
+            git=Git(config.root),
+        )
+    if output_format == "json":
+        click.echo(metrics_json, nl=False)
+        if logged_run is not None:
+            click.echo(f"logged MLflow run {logged_run.run_id}", err=True)
+        return 0
+    click.echo(f"{result.model} on {data_path} ({result.examples} examples, {result.task})")
+    width = max(len(name) for name in result.metrics)
+    for name, value in result.metrics.items():
+        click.echo(f"  {name.ljust(width)}  {value:.6g}")
+    for path, what in ((output, "metrics"), (predictions_path, "predictions")):
+        if path is not None:
+            click.echo(f"wrote {what} to {path}")
+    if logged_run is not None:
+        click.echo(
+            f"logged MLflow run {logged_run.run_id} to experiment {logged_run.experiment!r} "
+            f"at {logged_run.tracking_uri}"
+        )
+    return 0

@@ -1,0 +1,43 @@
+"""`mlci gate`: the gates of mlci.yaml on the head metrics against the baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlci.cli.state import CliState, format_option, output_option, pass_state
+
+
+@click.command()
+@click.option("--base", metavar="REV", help="Compare with REV instead of the configured baseline.")
+@format_option("text", "markdown", "json")
+@output_option
+@pass_state
+def gate(state: CliState, base: str | None, output_format: str | None, output: Path | None) -> int:
+    """Evaluate the gates of mlci.yaml: one row per rule with the metric, the rule, the observed
+    and baseline values, the limit, the verdict and why.
+
+    The baseline comes from the same place as in `mlci diff` and `mlci check`. Exits 1 when an
+    error-severity gate fails (warnings never fail), 2 when a gate cannot be evaluated (unknown
+    metric, a text value under a numeric rule, predictions that do not pair up).
+    """
+    from mlci.checks.check import CheckContext, gates_step, run_check
+    from mlci.cli.output import render_options
+    from mlci.cli.state import resolve_format, stdout_is_terminal, write_output
+    from mlci.report.render import RENDERERS
+
+    config = state.config()
+    if not config.config.gates:
+        click.echo(f"mlci: no gates in {config.path}: nothing to evaluate", err=True)
+        return 0
+    report = run_check(CheckContext(config=config, base_override=base), [("gates", gates_step)])
+    chosen = resolve_format(output_format, output)
+    if output is not None:
+        write_output(output, RENDERERS[chosen](report, render_options(config)))
+    shown = "text" if output is not None else chosen
+    color = shown == "text" and stdout_is_terminal()
+    click.echo(RENDERERS[shown](report, render_options(config, color=color)), nl=False)
+    for problem in report.problems:
+        click.echo(f"mlci: error: {problem.message}", err=True)
+    return report.exit_code
