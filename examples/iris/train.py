@@ -1,23 +1,25 @@
-"""Train the iris classifier; write what CI checks: model, metrics, per-example predictions.
+"""Train the iris classifier, then score it with `mlci evaluate`, as a CI job would.
 
     python train.py             # candidate: model.joblib, metrics.json, predictions.csv
     python train.py --baseline  # the reference model: writes baseline/ (committed)
 
-The data comes from scikit-learn's bundled iris set, written to data/iris.csv with an `id` column
-so predictions of two models can be paired example by example.
+The data comes from scikit-learn's bundled iris set, written to data/iris.csv with an `id`
+column so the predictions of two models can be paired example by example; the held-out rows
+go to data/test.csv.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import joblib
 import pandas as pd
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score, log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
@@ -42,6 +44,15 @@ def write_dataset() -> pd.DataFrame:
     return frame
 
 
+def mlci() -> list[str]:
+    """The mlci next to this Python, or on PATH."""
+    beside = Path(sys.executable).parent / "mlci"
+    found = str(beside) if beside.exists() else shutil.which("mlci")
+    if found is None:
+        sys.exit("mlci is not installed: pip install 'mlci[sklearn]'")
+    return [found]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", action="store_true", help="train the reference model")
@@ -49,6 +60,7 @@ def main() -> None:
 
     frame = write_dataset()
     train, test = train_test_split(frame, test_size=0.4, random_state=0, stratify=frame["species"])
+    test.to_csv(HERE / "data" / "test.csv", index=False)
     if args.baseline:
         model = DecisionTreeClassifier(max_depth=2, random_state=0)
         out = HERE / "baseline"
@@ -57,23 +69,22 @@ def main() -> None:
         out = HERE
     out.mkdir(exist_ok=True)
     model.fit(train[FEATURES], train["species"])
+    model_path = out / "model.joblib"
+    joblib.dump(model, model_path)
 
-    predicted = model.predict(test[FEATURES])
-    proba = model.predict_proba(test[FEATURES])
-    metrics = {
-        "accuracy": round(float(accuracy_score(test["species"], predicted)), 6),
-        "f1_macro": round(float(f1_score(test["species"], predicted, average="macro")), 6),
-        "log_loss": round(float(log_loss(test["species"], proba, labels=model.classes_)), 6),
-        "test_rows": len(test),
-    }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    predictions = pd.DataFrame(
-        {"id": test["id"].to_numpy(), "target": test["species"].to_numpy(), "prediction": predicted}
-    )
-    predictions.to_csv(out / "predictions.csv", index=False)
-    if not args.baseline:
-        joblib.dump(model, HERE / "model.joblib")
-    print(f"wrote {out / 'metrics.json'}: {metrics}")
+    # Scoring is mlci's job: the same metrics and per-example predictions in every project.
+    command = [
+        *mlci(), "evaluate",
+        "--model", str(model_path),
+        "--data", str(HERE / "data" / "test.csv"),
+        "--target", "species",
+        "--id", "id",
+        "-o", str(out / "metrics.json"),
+        "--predictions", str(out / "predictions.csv"),
+    ]  # fmt: skip
+    subprocess.run(command, check=True)
+    if args.baseline:
+        model_path.unlink()  # only its metrics and predictions are the committed baseline
 
 
 if __name__ == "__main__":
