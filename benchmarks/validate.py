@@ -1,0 +1,285 @@
+"""Benchmark `mlci validate` against pandera's API and pandera's own CLI, on pandas and polars.
+
+    python benchmarks/validate.py                 # 1M and 10M rows, 3 runs each (slow)
+    python benchmarks/validate.py --rows 1000000 --repeat 3
+
+Synthetic data (10 columns: ints, floats, a nullable float, two categoricals, two string
+patterns, a bool, a nullable string) is generated once into benchmarks/.data/ (git-ignored) as
+CSV and Parquet, with a few hundred failing rows. Every case runs in a fresh process; wall time
+includes interpreter start and imports, peak RSS comes from wait4() of that process. Medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / ".data"
+PYTHON = sys.executable
+BIN = Path(sys.executable).parent
+
+
+def paths_for(rows: int) -> dict[str, Path]:
+    tag = f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else str(rows)
+    return {
+        "csv": DATA / f"synthetic-{tag}.csv",
+        "parquet": DATA / f"synthetic-{tag}.parquet",
+        "pandas_schema": DATA / "schema-pandas.yaml",
+        "polars_schema": DATA / "schema-polars.yaml",
+    }
+
+
+def generate(rows: int) -> None:
+    """CSV + Parquet of `rows` rows, and a pandas and a polars schema for them.
+
+    Runs in its own process, so the measuring parent stays small: a child's peak RSS starts
+    from its parent's at fork.
+    """
+    import numpy as np
+    import pandera.pandas as pa
+    import pandera.polars as pap
+    import polars as pl
+    from pandera.io import polars_io
+
+    DATA.mkdir(exist_ok=True)
+    (DATA / ".gitignore").write_text("*\n")
+    paths = paths_for(rows)
+    cities = ["paris", "oslo", "lima", "cairo", "perth"]
+    segments = ["a", "b", "c"]
+    pandas_schema = pa.DataFrameSchema(
+        {
+            "id": pa.Column("int64", pa.Check.ge(0)),
+            "amount": pa.Column("float64", pa.Check.in_range(0, 10_000)),
+            "quantity": pa.Column("int64", [pa.Check.ge(0), pa.Check.le(1000)]),
+            "score": pa.Column("float64", pa.Check.in_range(0, 1), nullable=True),
+            "city": pa.Column("str", pa.Check.isin(cities)),
+            "segment": pa.Column("str", pa.Check.isin(segments)),
+            "code": pa.Column("str", pa.Check.str_matches(r"^[A-Z]{2}-\d{4}$")),
+            "email": pa.Column("str", pa.Check.str_matches(r"^[a-z]+\d*@example\.com$")),
+            "flag": pa.Column("bool"),
+            "note": pa.Column("str", pa.Check.str_length(1, 20), nullable=True),
+        },
+        name="synthetic",
+    )
+    polars_schema = pap.DataFrameSchema(
+        {
+            "id": pap.Column(pl.Int64, pap.Check.ge(0)),
+            "amount": pap.Column(pl.Float64, pap.Check.in_range(0, 10_000)),
+            "quantity": pap.Column(pl.Int64, [pap.Check.ge(0), pap.Check.le(1000)]),
+            "score": pap.Column(pl.Float64, pap.Check.in_range(0, 1), nullable=True),
+            "city": pap.Column(pl.String, pap.Check.isin(cities)),
+            "segment": pap.Column(pl.String, pap.Check.isin(segments)),
+            "code": pap.Column(pl.String, pap.Check.str_matches(r"^[A-Z]{2}-\d{4}$")),
+            "email": pap.Column(pl.String, pap.Check.str_matches(r"^[a-z]+\d*@example\.com$")),
+            "flag": pap.Column(pl.Boolean),
+            "note": pap.Column(pl.String, pap.Check.str_length(1, 20), nullable=True),
+        },
+        name="synthetic",
+    )
+    pandas_schema.to_yaml(paths["pandas_schema"])
+    polars_io.to_yaml(polars_schema, paths["polars_schema"])
+    if paths["csv"].exists() and paths["parquet"].exists():
+        return
+    rng = np.random.default_rng(0)
+    parts = []
+    step = 1_000_000
+    for start in range(0, rows, step):
+        n = min(step, rows - start)
+        score = rng.uniform(0, 1, n)
+        score[rng.random(n) < 0.05] = np.nan
+        note = pl.Series("note", ["ok note"] * n, dtype=pl.String)
+        note = note.scatter(np.flatnonzero(rng.random(n) < 0.3), None)
+        frame = pl.DataFrame(
+            {
+                "id": np.arange(start, start + n),
+                "amount": rng.uniform(0, 9000, n).round(2),
+                "quantity": rng.integers(0, 1000, n),
+                "score": score,
+                "city": rng.choice(cities, n),
+                "segment": rng.choice(segments, n),
+                "code": [f"AB-{v:04d}" for v in rng.integers(0, 9999, n)],
+                "email": [f"user{v}@example.com" for v in rng.integers(0, 99999, n)],
+                "flag": rng.random(n) < 0.5,
+                "note": note,
+            },
+            nan_to_null=True,
+        )
+        parts.append(frame)
+    data = pl.concat(parts)
+    # A few hundred failures, so the reporting path is measured too.
+    bad = rng.choice(rows, 300, replace=False)
+    data = (
+        data.with_row_index("_r")
+        .with_columns(
+            pl.when(pl.col("_r").is_in(bad[:100].tolist()))
+            .then(pl.lit(-5.0))
+            .otherwise(pl.col("amount"))
+            .alias("amount"),
+            pl.when(pl.col("_r").is_in(bad[100:200].tolist()))
+            .then(pl.lit("atlantis"))
+            .otherwise(pl.col("city"))
+            .alias("city"),
+            pl.when(pl.col("_r").is_in(bad[200:].tolist()))
+            .then(pl.lit("bad-code"))
+            .otherwise(pl.col("code"))
+            .alias("code"),
+        )
+        .drop("_r")
+    )
+    data.write_csv(paths["csv"])
+    data.write_parquet(paths["parquet"])
+
+
+API = {
+    "pandas": """
+import sys, pandas as pd
+from pandera.io import pandas_io
+from pandera.errors import SchemaErrors
+schema = pandas_io.from_yaml(sys.argv[2])
+path = sys.argv[1]
+frame = pd.read_parquet(path) if path.endswith('.parquet') else pd.read_csv(path)
+try:
+    schema.validate(frame, lazy=True)
+except SchemaErrors as errors:
+    print(len(errors.failure_cases))
+""",
+    "polars": """
+import sys, polars as pl
+from pandera.io import polars_io
+from pandera.errors import SchemaErrors
+schema = polars_io.from_yaml(sys.argv[2])
+path = sys.argv[1]
+frame = pl.read_parquet(path) if path.endswith('.parquet') else pl.read_csv(path)
+try:
+    schema.validate(frame, lazy=True)
+except SchemaErrors as errors:
+    print(len(errors.failure_cases))
+""",
+}
+
+
+def measure(command: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB, exit code) of one fresh process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, process.returncode
+
+
+def cases(paths: dict[str, Path], chunksize: int) -> list[tuple[str, str, str, list[str]]]:
+    """(group, engine, tool, command) for every measured run."""
+    mlci = [PYTHON, "-m", "mlci"]
+    pandera_cli = str(BIN / "pandera")
+    out = []
+    for fmt in ("csv", "parquet"):
+        data = str(paths[fmt])
+        for engine in ("pandas", "polars"):
+            schema = str(paths[f"{engine}_schema"])
+            group = f"{fmt} / {engine}"
+            out.append((group, engine, "pandera API", [PYTHON, "-c", API[engine], data, schema]))
+            out.append(
+                (
+                    group,
+                    engine,
+                    "mlci validate",
+                    [*mlci, "validate", data, "-s", schema, "--engine", engine, "--format", "json"],
+                )
+            )
+            if shutil.which(pandera_cli):
+                out.append(
+                    (
+                        group,
+                        engine,
+                        "pandera validate (CLI)",
+                        [pandera_cli, "validate", "-s", schema, "-d", data],
+                    )
+                )
+    out.append(
+        (
+            "csv / pandas, chunked",
+            "pandas",
+            f"mlci validate --chunksize {chunksize}",
+            [
+                *mlci,
+                "validate",
+                str(paths["csv"]),
+                "-s",
+                str(paths["pandas_schema"]),
+                "--chunksize",
+                str(chunksize),
+                "--format",
+                "json",
+            ],
+        )
+    )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, action="append", help="rows (repeatable)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--chunksize", type=int, default=200_000)
+    parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.generate:
+        generate(args.generate)
+        return
+    sizes = args.rows or [1_000_000, 10_000_000]
+    print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)\n")
+    for rows in sizes:
+        subprocess.run([PYTHON, __file__, "--generate", str(rows)], check=True)
+        paths = paths_for(rows)
+        print(
+            f"### {rows:,} rows x 10 columns (CSV {paths['csv'].stat().st_size / 2**20:.0f} MiB, "
+            f"Parquet {paths['parquet'].stat().st_size / 2**20:.0f} MiB), median of {args.repeat}\n"
+        )
+        print("| data / engine | tool | wall (s) | peak RSS (MiB) | exit | vs pandera API |")
+        print("| --- | --- | ---: | ---: | ---: | ---: |")
+        api_wall: dict[str, float] = {}
+        walls: dict[tuple[str, str], float] = {}
+        rss: dict[tuple[str, str], float] = {}
+        planned = cases(paths, args.chunksize)
+        # Interleaved: run 1 of every case, then run 2, ..., so load hits every tool alike.
+        results: dict[int, list[tuple[float, float, int]]] = {i: [] for i in range(len(planned))}
+        for _ in range(args.repeat):
+            for index, (_group, _engine, _tool, command) in enumerate(planned):
+                results[index].append(measure(command))
+        for index, (group, _engine, tool, _command) in enumerate(planned):
+            runs = results[index]
+            wall = statistics.median(r[0] for r in runs)
+            peak = statistics.median(r[1] for r in runs)
+            code = runs[-1][2]
+            walls[(group, tool)] = wall
+            rss[(group, tool)] = peak
+            if tool == "pandera API":
+                api_wall[group] = wall
+            base = api_wall.get(group)
+            versus = f"{(wall / base - 1) * 100:+.1f}%" if base and tool != "pandera API" else ""
+            print(f"| {group} | {tool} | {wall:.2f} | {peak:.0f} | {code} | {versus} |", flush=True)
+        ratio = walls[("csv / pandas", "mlci validate")] / walls[("csv / polars", "mlci validate")]
+        ratio_pq = (
+            walls[("parquet / pandas", "mlci validate")]
+            / walls[("parquet / polars", "mlci validate")]
+        )
+        chunked = next(v for (g, _t), v in rss.items() if g == "csv / pandas, chunked")
+        whole = rss[("csv / pandas", "mlci validate")]
+        print(
+            f"\npolars vs pandas (mlci validate): {ratio:.1f}x faster on CSV, {ratio_pq:.1f}x on "
+            f"Parquet; chunked CSV peak RSS {chunked:.0f} MiB = {chunked / whole:.2f} of the "
+            f"whole-file load ({whole:.0f} MiB). Load average now: {os.getloadavg()[0]:.2f}\n",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

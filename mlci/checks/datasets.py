@@ -1,0 +1,348 @@
+"""The `datasets` step of `mlci check` (and the core of `mlci validate`): validate every dataset,
+then compare its schema and data with the base revision.
+
+Decision: validation failures make the dataset `invalid`; a breaking schema change or drift
+beyond a configured limit is a gate (a GateResult named after the dataset), because it is a rule
+about change against the base, like the metric gates, and may be a warning. The dataset's own
+status stays about its schema.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlci.config import Dataset
+from mlci.errors import MlciError
+from mlci.report.model import DatasetResult, GateResult, Problem, Report
+
+if TYPE_CHECKING:
+    from mlci.checks.check import CheckContext
+    from mlci.checks.validate import Progress, Validated
+    from mlci.integrations.pandera_schemas import LoadedSchema
+    from mlci.sources.data_files import DataFile
+
+
+@dataclass
+class DatasetRun:
+    """One data file of a dataset: its result, and what a comparison needs."""
+
+    result: DatasetResult
+    data: DataFile | None = None
+    schema: LoadedSchema | None = None
+    validated: Validated | None = None
+    error: MlciError | None = None
+
+
+ProgressFactory = Callable[[], "Progress | None"]
+
+
+def display_path(path: Path) -> str:
+    """A path relative to the current directory when under it, as a user would type it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def validate_dataset(
+    dataset: Dataset,
+    root: Path,
+    *,
+    progress: Progress | None = None,
+    keep_frames: bool = False,
+) -> list[DatasetRun]:
+    """Validate every file of `dataset` (a path or a glob relative to `root`)."""
+    from mlci.checks.validate import ValidationOptions, validate_file
+    from mlci.integrations.pandera_schemas import load_schema
+    from mlci.sources.data_files import expand_paths, open_data_file
+
+    name = dataset.display_name
+    label = dataset.path
+    try:
+        paths = expand_paths(root, dataset.path)
+    except MlciError as error:
+        return [_error_run(name, label, dataset.schema, error)]
+    if dataset.schema is None:
+        missing = MlciError(
+            f"dataset {name!r} has no schema",
+            hint="add `schema:` (a pandera YAML file or module:attr)",
+        )
+        return [_error_run(name, label, None, missing)]
+    try:
+        schema = load_schema(dataset.schema, root, dataset.engine)
+    except MlciError as error:
+        return [_error_run(name, label, dataset.schema, error)]
+    options = ValidationOptions(
+        engine=dataset.engine, max_failures=dataset.max_failures, chunksize=dataset.chunksize
+    )
+    runs = []
+    for path in paths:
+        shown = display_path(path)
+        file_name = name if len(paths) == 1 else f"{name} ({shown})"
+        try:
+            data = open_data_file(path, dataset.format, dataset.encoding)
+            validated = validate_file(
+                data,
+                schema,
+                name=file_name,
+                path_label=shown,
+                options=options,
+                progress=progress,
+                keep_frame=keep_frames,
+            )
+        except MlciError as error:
+            runs.append(_error_run(file_name, shown, schema.label, error))
+            continue
+        runs.append(
+            DatasetRun(result=validated.result, data=data, schema=schema, validated=validated)
+        )
+    return runs
+
+
+def _error_run(name: str, path: str, schema: str | None, error: MlciError) -> DatasetRun:
+    result = DatasetResult(name=name, path=path, schema=schema, status="error", message=str(error))
+    return DatasetRun(result=result, error=error)
+
+
+def add_runs(report: Report, runs: list[DatasetRun], check: str) -> None:
+    for run in runs:
+        report.datasets.append(run.result)
+        if run.error is not None:
+            error = run.error
+            report.problems.append(
+                Problem(check=check, message=str(error), path=error.path, line=error.line)
+            )
+
+
+def datasets_step(context: CheckContext, report: Report, progress: Progress | None = None) -> None:
+    """Validate every configured dataset; compare with the base where `compare_base` is on."""
+    for dataset in context.config.config.datasets:
+        keep = dataset.compare_base and dataset.chunksize is None
+        runs = validate_dataset(dataset, context.config.root, progress=progress, keep_frames=keep)
+        add_runs(report, runs, "datasets")
+        if not dataset.compare_base:
+            continue
+        for run in runs:
+            if run.error is None:
+                report.gates += compare_with_base(context, dataset, run)
+
+
+# --- against the base revision ---------------------------------------------------------------
+
+
+def compare_with_base(context: CheckContext, dataset: Dataset, run: DatasetRun) -> list[GateResult]:
+    """Fill the run's details with schema changes and data changes; return the dataset gates."""
+    details = run.result.details
+    try:
+        base = context.base_revision()
+        git = context.git
+    except MlciError as error:
+        details["comparison"] = {
+            "status": "skipped",
+            "reason": f"no git base revision to compare with: {error.message}",
+        }
+        return _skipped_gates(dataset, run, "no git base revision")
+    details["comparison"] = {"status": "compared", "base": base.label, "sha": base.sha}
+    gates: list[GateResult] = []
+    assert run.schema is not None
+    assert run.data is not None
+    gates += _compare_schema(git, base.sha, dataset, run)
+    gates += _compare_data(git, base.sha, dataset, run)
+    return gates
+
+
+def _compare_schema(git: Any, sha: str, dataset: Dataset, run: DatasetRun) -> list[GateResult]:
+    from mlci.checks.schema_diff import describe, diff_schemas
+    from mlci.integrations.pandera_schemas import schema_from_text
+
+    schema = run.schema
+    assert schema is not None
+    details = run.result.details
+    name = run.result.name
+    if schema.document is None or schema.path is None:
+        details["schema_changes"] = {
+            "status": "skipped",
+            "reason": "Python schemas are not compared across revisions",
+        }
+        return _breaking_gate(dataset, name, None, "Python schema not compared")
+    try:
+        relative = git.relative(schema.path)
+        content = git.read_files(sha, [relative])[relative]
+    except MlciError as error:
+        details["schema_changes"] = {"status": "skipped", "reason": error.message}
+        return _breaking_gate(dataset, name, None, error.message)
+    if content is None:
+        details["schema_changes"] = {
+            "status": "new",
+            "reason": "the schema file is not in the base revision",
+        }
+        return _breaking_gate(dataset, name, [], "")
+    try:
+        old = schema_from_text(content.decode("utf-8"), schema.path, schema.api)
+    except (MlciError, UnicodeDecodeError) as error:
+        reason = error.message if isinstance(error, MlciError) else "not UTF-8"
+        details["schema_changes"] = {
+            "status": "skipped",
+            "reason": f"the base revision's schema does not load: {reason}",
+        }
+        return _breaking_gate(dataset, name, None, "base schema does not load")
+    changes = diff_schemas(describe(old.schema), describe(schema.schema))
+    details["schema_changes"] = {
+        "status": "compared",
+        "breaking": sum(change.breaking for change in changes),
+        "changes": [change.to_dict() for change in changes],
+    }
+    return _breaking_gate(dataset, name, changes, "")
+
+
+def _breaking_gate(
+    dataset: Dataset, name: str, changes: list[Any] | None, reason: str
+) -> list[GateResult]:
+    if not dataset.forbid_breaking_changes:
+        return []
+    gate = GateResult(
+        metric=f"{name}: schema",
+        rule="forbid_breaking_changes",
+        status="skipped",
+        reason=reason,
+        gate=f"dataset {name}",
+    )
+    if changes is not None:
+        breaking = [change for change in changes if change.breaking]
+        gate.observed = float(len(breaking))
+        gate.limit = 0.0
+        if breaking:
+            gate.status = "failed"
+            gate.reason = "breaking schema changes: " + "; ".join(
+                (f"{change.column}: " if change.column else "") + change.detail
+                for change in breaking
+            )
+        else:
+            gate.status = "passed"
+            gate.reason = "no breaking schema change"
+    return [gate]
+
+
+def _compare_data(git: Any, sha: str, dataset: Dataset, run: DatasetRun) -> list[GateResult]:
+    from mlci.checks.drift import compare_frames
+    from mlci.sources.data_files import read_frame_bytes
+
+    details = run.result.details
+    data = run.data
+    assert data is not None
+    frame = run.validated.frame if run.validated else None
+    if frame is None:
+        details["data_changes"] = {
+            "status": "skipped",
+            "reason": "validated in chunks: the comparison needs the whole file in memory",
+        }
+        return _skipped_gates(dataset, run, "validated in chunks")
+    try:
+        relative = git.relative(data.path)
+        content = git.read_files(sha, [relative])[relative]
+    except MlciError as error:
+        details["data_changes"] = {"status": "skipped", "reason": error.message}
+        return _skipped_gates(dataset, run, error.message)
+    if content is None:
+        details["data_changes"] = {
+            "status": "new",
+            "reason": "the data file is not in the base revision (new, or not tracked by git)",
+        }
+        return _skipped_gates(dataset, run, "no base data")
+    try:
+        old = read_frame_bytes(content, data)
+    except MlciError as error:
+        details["data_changes"] = {
+            "status": "skipped",
+            "reason": f"the base revision's data does not load: {error.message}",
+        }
+        return _skipped_gates(dataset, run, "base data does not load")
+    comparison = compare_frames(old, frame)
+    details["data_changes"] = {"status": "compared", **comparison.to_dict()}
+    return drift_gates(dataset, run.result.name, comparison)
+
+
+_DRIFT_RULES = ("max_psi", "max_ks", "max_null_rate_increase", "max_row_drop_pct")
+
+
+def _skipped_gates(dataset: Dataset, run: DatasetRun, reason: str) -> list[GateResult]:
+    gates = []
+    if dataset.drift is not None:
+        for rule in _DRIFT_RULES:
+            limit = getattr(dataset.drift, rule)
+            if limit is not None:
+                gates.append(
+                    GateResult(
+                        metric=run.result.name,
+                        rule=rule,
+                        status="skipped",
+                        reason=reason,
+                        severity=dataset.drift.severity,
+                        gate=f"dataset {run.result.name}",
+                        limit=float(limit),
+                    )
+                )
+    return gates
+
+
+def drift_gates(dataset: Dataset, name: str, comparison: Any) -> list[GateResult]:
+    """One gate per configured drift limit; the worst column decides."""
+    drift = dataset.drift
+    if drift is None:
+        return []
+    wanted = set(drift.columns) if drift.columns is not None else None
+    columns = [c for c in comparison.columns if wanted is None or c.column in wanted]
+    gates = []
+    rules: list[tuple[str, float | None, dict[str, float]]] = [
+        (
+            "max_psi",
+            drift.max_psi,
+            {c.column: c.drift for c in columns if c.drift_method == "psi" and c.drift is not None},
+        ),
+        (
+            "max_ks",
+            drift.max_ks,
+            {c.column: c.drift for c in columns if c.drift_method == "ks" and c.drift is not None},
+        ),
+        (
+            "max_null_rate_increase",
+            drift.max_null_rate_increase,
+            {c.column: c.null_rate_change for c in columns},
+        ),
+    ]
+    if drift.max_row_drop_pct is not None and comparison.rows_old:
+        drop = (comparison.rows_old - comparison.rows_new) / comparison.rows_old * 100
+        rules.append(("max_row_drop_pct", drift.max_row_drop_pct, {"(rows)": drop}))
+    for rule, limit, values in rules:
+        if limit is None:
+            continue
+        gate = GateResult(
+            metric=name,
+            rule=rule,
+            status="passed",
+            reason="",
+            severity=drift.severity,
+            gate=f"dataset {name}",
+            limit=float(limit),
+            details={"columns": values},
+        )
+        if not values:
+            gate.status = "skipped"
+            gate.reason = "no column to measure"
+        else:
+            worst = max(values, key=lambda column: values[column])
+            gate.observed = values[worst]
+            gate.metric = f"{name}.{worst}" if worst != "(rows)" else name
+            over = sorted(column for column, value in values.items() if value > limit)
+            if over:
+                gate.status = "failed" if drift.severity == "error" else "warned"
+                gate.reason = f"above {limit:g} in: " + ", ".join(over)
+            else:
+                gate.reason = f"every column within {limit:g}"
+        gates.append(gate)
+    return gates

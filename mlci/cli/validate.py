@@ -1,0 +1,174 @@
+"""`mlci validate`: data files against a pandera schema, or every dataset in mlci.yaml."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import click
+
+from mlci.cli.state import CliState, format_option, output_option, pass_state
+
+_FORMATS = ("csv", "tsv", "parquet", "json", "jsonl")
+
+
+@click.command()
+@click.argument("data", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "-s",
+    "--schema",
+    metavar="SCHEMA",
+    help="A pandera schema: YAML/JSON as pandera writes it, or module:attribute "
+    "(a DataFrameSchema or DataFrameModel). Required with DATA.",
+)
+@format_option("text", "markdown", "json")
+@output_option
+@click.option(
+    "--max-failures",
+    type=click.IntRange(0),
+    default=None,
+    help="Failure cases kept per failing check (default 20).",
+)
+@click.option(
+    "--data-format",
+    type=click.Choice(_FORMATS),
+    default=None,
+    help="Read DATA as this format instead of guessing from the extension.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["pandas", "polars"]),
+    default=None,
+    help="Dataframe library pandera validates with (default: pandas).",
+)
+@click.option(
+    "--chunksize",
+    type=click.IntRange(1),
+    default=None,
+    help="Validate CSV/TSV/JSON Lines/Parquet in chunks of N rows, in bounded memory.",
+)
+@click.option("--encoding", default=None, help="Text encoding of DATA (default: utf-8).")
+@pass_state
+def validate(
+    state: CliState,
+    data: tuple[Path, ...],
+    schema: str | None,
+    output_format: str | None,
+    output: Path | None,
+    max_failures: int | None,
+    data_format: str | None,
+    engine: str | None,
+    chunksize: int | None,
+    encoding: str | None,
+) -> int:
+    """Validate DATA files against a pandera schema, reporting every failing check at once.
+
+    Without DATA, validates every dataset in mlci.yaml (options given here override the
+    config's). Exits 0 when all data is valid, 1 when a check failed, 2 on bad input.
+    """
+    from mlci.checks.datasets import add_runs, validate_dataset
+    from mlci.cli.output import emit_report
+    from mlci.config import Dataset, default_config
+    from mlci.report.model import Report
+
+    overrides: dict[str, Any] = {
+        "format": data_format,
+        "engine": engine,
+        "chunksize": chunksize,
+        "max_failures": max_failures,
+        "encoding": encoding,
+    }
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    if data:
+        if schema is None:
+            raise click.UsageError("give the schema of DATA with --schema SCHEMA")
+        config = state.config(required=False) if state.config_path else default_config()
+        root = Path.cwd()
+        datasets = [Dataset(path=str(path), schema=schema, **overrides) for path in data]
+    else:
+        config = state.config()
+        root = config.root
+        datasets = [_override(dataset, schema, overrides) for dataset in config.config.datasets]
+        if not datasets:
+            raise click.UsageError(
+                "no DATA given and mlci.yaml has no `datasets:`; "
+                "run `mlci validate DATA --schema SCHEMA`"
+            )
+    report = Report(title="mlci validate", report_id=config.config.report.id)
+    with progress_bar() as progress:
+        for dataset in datasets:
+            add_runs(report, validate_dataset(dataset, root, progress=progress), "validate")
+    emit_report(report, config, output_format, output)
+    return report.exit_code
+
+
+def _override(dataset: Any, schema: str | None, overrides: dict[str, Any]) -> Any:
+    import msgspec
+
+    changes = dict(overrides)
+    if schema is not None:
+        changes["schema"] = schema
+    return msgspec.structs.replace(dataset, **changes) if changes else dataset
+
+
+def progress_bar() -> Any:
+    """A rich progress bar on stderr when it is a terminal; nothing when piped or in CI."""
+    if os.environ.get("CI") or not sys.stderr.isatty():
+        return _NoProgress()
+    return _RichProgress()
+
+
+class _NoProgress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+class _RichProgress:
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task: Any = None
+
+    def __enter__(self) -> _RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def stage(self, description: str, total: int | None = None) -> None:
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(description, total=total)
+
+    def advance(self, completed: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=completed)

@@ -1,0 +1,490 @@
+"""Read data files (CSV, TSV, Parquet, JSON, JSON Lines, `.gz`) into pandas or polars frames.
+
+Every way a file can be unreadable becomes an InputFileError naming the file (and line) and what
+to do. Rows keep their 0-based position as their index, and `LineMap` maps a row back to the line
+of the file where it starts, so failures can point at `data.csv:LINE`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal, get_args
+
+from mlci.errors import InputFileError
+from mlci.extras import require
+
+DataFormat = Literal["csv", "tsv", "parquet", "json", "jsonl"]
+Engine = Literal["pandas", "polars"]
+DATA_FORMATS: tuple[str, ...] = get_args(DataFormat)
+ENGINES: tuple[str, ...] = get_args(Engine)
+
+_EXTENSIONS: dict[str, DataFormat] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+_TEXT_FORMATS = ("csv", "tsv", "json", "jsonl")
+# Checked after every chunk read so progress can follow the bytes consumed.
+BytesRead = Callable[[], int]
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A data file and how to read it."""
+
+    path: Path
+    format: DataFormat
+    encoding: str = "utf-8"
+
+    @property
+    def compressed(self) -> bool:
+        return self.path.suffix.lower() == ".gz"
+
+    @property
+    def has_lines(self) -> bool:
+        """Whether a row maps to a line of the file (CSV, TSV, JSON Lines)."""
+        return self.format in ("csv", "tsv", "jsonl")
+
+    @property
+    def separator(self) -> str:
+        return "\t" if self.format == "tsv" else ","
+
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+
+def detect_format(path: Path, override: str | None = None) -> DataFormat:
+    """The data format from `override` or the extension (`.csv.gz` is CSV)."""
+    if override is not None:
+        if override not in DATA_FORMATS:
+            raise InputFileError(
+                f"unknown data format {override!r}", hint="use one of: " + ", ".join(DATA_FORMATS)
+            )
+        return override  # type: ignore[return-value]
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    found = _EXTENSIONS.get(suffixes[-1]) if suffixes else None
+    if found is None:
+        raise InputFileError(
+            "cannot tell the data format from the file name",
+            path=path,
+            hint="name it .csv, .tsv, .parquet, .json or .jsonl (optionally .gz), "
+            "or set the format (`format:` in mlci.yaml, --data-format)",
+        )
+    return found
+
+
+def open_data_file(path: Path, data_format: str | None = None, encoding: str = "utf-8") -> DataFile:
+    """Check that `path` is a readable, non-empty file and say how to read it."""
+    if path.is_dir():
+        raise InputFileError(
+            "is a directory, not a data file",
+            path=path,
+            hint="name a file, or a glob such as data/*.csv in mlci.yaml",
+        )
+    if not path.exists():
+        raise InputFileError("data file not found", path=path, hint="check the path")
+    try:
+        size = path.stat().st_size
+        with path.open("rb"):
+            pass
+    except PermissionError:
+        raise InputFileError("data file is not readable (permission denied)", path=path) from None
+    except OSError as exc:
+        raise InputFileError(f"cannot read data file: {exc.strerror}", path=path) from None
+    if size == 0:
+        raise InputFileError("data file is empty", path=path)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputFileError(
+            f"unknown encoding {encoding!r}",
+            path=path,
+            hint="use a Python codec name, e.g. latin-1",
+        ) from None
+    return DataFile(path=path, format=detect_format(path, data_format), encoding=encoding)
+
+
+def expand_paths(root: Path, pattern: str) -> list[Path]:
+    """A path or a glob relative to `root`; a glob that matches nothing is an error."""
+    if not any(char in pattern for char in "*?["):
+        return [root / pattern]
+    matches = sorted(path for path in root.glob(pattern) if path.is_file())
+    if not matches:
+        raise InputFileError(f"no data file matches {pattern!r}", path=root, hint="check the glob")
+    return matches
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def read_frame(data: DataFile, engine: Engine = "pandas") -> Any:
+    """The whole file as a pandas DataFrame (RangeIndex = row) or a polars DataFrame."""
+    if engine == "polars":
+        return _read_polars(data)
+    pd = require("pandas", "data", feature="reading data files needs pandas")
+    with _reading(data):
+        if data.format in ("csv", "tsv"):
+            return pd.read_csv(data.path, sep=data.separator, encoding=data.encoding)
+        if data.format == "parquet":
+            return pd.read_parquet(data.path)
+        return pd.read_json(data.path, lines=data.format == "jsonl", encoding=data.encoding)
+
+
+def read_chunks(
+    data: DataFile, chunksize: int, *, columns: list[str] | None = None
+) -> tuple[Iterator[Any], BytesRead]:
+    """Pandas DataFrames of at most `chunksize` rows, indexed by row, and a bytes-read probe."""
+    pd = require("pandas", "data", feature="reading data files needs pandas")
+    raw = data.path.open("rb")
+    if data.format == "parquet":
+        return _parquet_chunks(data, raw, chunksize, columns), raw.tell
+    if data.format == "json":
+        raw.close()
+        raise InputFileError(
+            "a JSON array cannot be read in chunks",
+            path=data.path,
+            hint="write it as JSON Lines (.jsonl), or validate it without `chunksize`",
+        )
+    handle: IO[bytes] = gzip.GzipFile(fileobj=raw) if data.compressed else raw  # type: ignore[assignment]
+
+    def chunks() -> Iterator[Any]:
+        text_dtypes: dict[str, Any] | None = None
+        with _reading(data), raw, handle:
+            if data.format == "jsonl":
+                reader = pd.read_json(
+                    handle, lines=True, chunksize=chunksize, encoding=data.encoding
+                )
+            else:
+                reader = pd.read_csv(
+                    handle,
+                    sep=data.separator,
+                    encoding=data.encoding,
+                    chunksize=chunksize,
+                    usecols=columns,
+                )
+            with reader:
+                for chunk in reader:
+                    # A text column that is empty in a later chunk is read as float there:
+                    # give it the type the first chunk showed, as a whole-file read would.
+                    if text_dtypes is None:
+                        text_dtypes = {
+                            name: dtype
+                            for name, dtype in chunk.dtypes.items()
+                            if pd.api.types.is_string_dtype(dtype)
+                        }
+                    for name, dtype in text_dtypes.items():
+                        if (
+                            name in chunk
+                            and chunk[name].dtype != dtype
+                            and chunk[name].isna().all()
+                        ):
+                            chunk[name] = chunk[name].astype(dtype)
+                    yield chunk[columns] if columns and data.format == "jsonl" else chunk
+
+    return chunks(), raw.tell
+
+
+def _parquet_chunks(
+    data: DataFile, raw: IO[bytes], chunksize: int, columns: list[str] | None
+) -> Iterator[Any]:
+    pq = require("pyarrow.parquet", "data", feature="reading Parquet needs pyarrow")
+    offset = 0
+    with _reading(data), raw:
+        parquet = pq.ParquetFile(raw)
+        for batch in parquet.iter_batches(batch_size=chunksize, columns=columns):
+            frame = batch.to_pandas()
+            frame.index = range(offset, offset + len(frame))
+            offset += len(frame)
+            yield frame
+
+
+def read_frame_bytes(content: bytes, data: DataFile) -> Any:
+    """A pandas DataFrame from `content`, a copy of `data` at another revision."""
+    pd = require("pandas", "data", feature="reading data files needs pandas")
+    if not content:
+        raise InputFileError("data file is empty", path=data.path)
+    if data.compressed:
+        content = gzip.decompress(content)
+    buffer = io.BytesIO(content)
+    stand_in = DataFile(path=data.path, format=data.format, encoding=data.encoding)
+    with _reading(stand_in, content=content):
+        if data.format in ("csv", "tsv"):
+            return pd.read_csv(buffer, sep=data.separator, encoding=data.encoding)
+        if data.format == "parquet":
+            return pd.read_parquet(buffer)
+        return pd.read_json(buffer, lines=data.format == "jsonl", encoding=data.encoding)
+
+
+def _read_polars(data: DataFile) -> Any:
+    pl = require("polars", "polars", feature="the polars engine needs polars")
+    source: Any = data.path
+    if data.format in _TEXT_FORMATS and (
+        data.compressed or codecs.lookup(data.encoding).name != "utf-8"
+    ):
+        # polars reads UTF-8 only: decode other encodings (and gzip) in Python first.
+        opener = gzip.open if data.compressed else open
+        with _reading(data), opener(data.path, "rb") as handle:
+            source = io.BytesIO(handle.read().decode(data.encoding).encode("utf-8"))
+    with _reading(data):
+        if data.format in ("csv", "tsv"):
+            return pl.read_csv(source, separator=data.separator)
+        if data.format == "parquet":
+            return pl.read_parquet(source)
+        if data.format == "jsonl":
+            return pl.read_ndjson(source)
+        return pl.read_json(source)
+
+
+class _reading:
+    """Turn a reader's exceptions into InputFileErrors that name the file and line."""
+
+    def __init__(self, data: DataFile, content: bytes | None = None) -> None:
+        self.data = data
+        self.content = content
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        if error is None or isinstance(error, InputFileError | GeneratorExit):
+            return
+        raise _input_error(self.data, error, self.content) from None
+
+
+_PARQUET_PREFIX = re.compile(r"^Could not open Parquet input source '[^']*': |^parquet: ")
+_PANDAS_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _input_error(data: DataFile, error: BaseException, content: bytes | None) -> InputFileError:
+    path = data.path
+    message = str(error)
+    kind = type(error).__name__
+    if isinstance(error, UnicodeDecodeError) or "invalid utf-8" in message.lower():
+        line = _first_undecodable_line(data, content)
+        return InputFileError(
+            f"is not valid {data.encoding} text",
+            path=path,
+            line=line,
+            hint="set the file's encoding with `encoding:` in mlci.yaml or --encoding, "
+            "e.g. latin-1",
+        )
+    if isinstance(error, EOFError | gzip.BadGzipFile) or "gzip" in message.lower():
+        return InputFileError(f"is not a valid gzip file ({message})", path=path)
+    if data.format == "parquet":
+        reason = _PARQUET_PREFIX.sub("", message.splitlines()[0]) if message else kind
+        return InputFileError(
+            f"is not a valid Parquet file ({reason})",
+            path=path,
+            hint="write it again with pandas/pyarrow/polars, or check it is not a Git LFS pointer",
+        )
+    if data.format in ("csv", "tsv"):
+        ragged = _PANDAS_RAGGED.search(message)
+        if ragged:
+            expected, at, saw = ragged.groups()
+            return InputFileError(
+                f"row has {saw} fields, the header has {expected}", path=path, line=int(at)
+            )
+        if "more fields than defined" in message:
+            found = _first_ragged_line(data, content)
+            if found is not None:
+                line, saw, expected = found
+                return InputFileError(
+                    f"row has {saw} fields, the header has {expected}", path=path, line=line
+                )
+        if "No columns to parse" in message:
+            return InputFileError("data file is empty", path=path)
+        first = message.strip().splitlines()[0] if message.strip() else kind
+        return InputFileError(f"is not a readable {data.format.upper()} file ({first})", path=path)
+    if isinstance(error, ValueError) or "polars" in type(error).__module__:
+        first = message.strip().splitlines()[0] if message.strip() else kind
+        what = "JSON Lines" if data.format == "jsonl" else "JSON"
+        return InputFileError(f"is not valid {what} ({first})", path=path)
+    if isinstance(error, OSError):
+        return InputFileError(f"cannot read data file: {error.strerror or message}", path=path)
+    raise error
+
+
+def _text_stream(data: DataFile, content: bytes | None, errors: str = "strict") -> IO[str]:
+    if content is not None:
+        return io.TextIOWrapper(
+            io.BytesIO(content), encoding=data.encoding, newline="", errors=errors
+        )
+    if data.compressed:
+        return gzip.open(data.path, "rt", encoding=data.encoding, newline="", errors=errors)
+    return data.path.open(encoding=data.encoding, newline="", errors=errors)
+
+
+def _first_undecodable_line(data: DataFile, content: bytes | None) -> int | None:
+    """The 1-based line holding the first byte that does not decode (scans only on error)."""
+    decoder = codecs.getincrementaldecoder(data.encoding)()
+    line = 1
+    try:
+        if content is not None:
+            handle: IO[bytes] = io.BytesIO(content)
+        elif data.compressed:
+            handle = gzip.open(data.path, "rb")  # type: ignore[assignment]  # noqa: SIM115
+        else:
+            handle = data.path.open("rb")
+        with handle:
+            for raw_line in handle:
+                try:
+                    decoder.decode(raw_line)
+                except UnicodeDecodeError:
+                    return line
+                line += 1
+    except OSError:
+        return None
+    return None
+
+
+def _first_ragged_line(data: DataFile, content: bytes | None) -> tuple[int, int, int] | None:
+    """(line, fields, header fields) of the first row with more fields than the header."""
+    with _text_stream(data, content, errors="replace") as stream:
+        reader = csv.reader(stream, delimiter=data.separator)
+        start = 1
+        expected: int | None = None
+        for record in reader:
+            line, start = start, reader.line_num + 1
+            if not record:
+                continue
+            if expected is None:
+                expected = len(record)
+            elif len(record) > expected:
+                return line, len(record), expected
+    return None
+
+
+# --- rows back to lines ------------------------------------------------------------------------
+
+
+class LineMap:
+    """Maps 0-based data rows to the 1-based line of the file where each row starts.
+
+    CSV/TSV rows may span lines (quoted newlines) and blank lines are skipped, as pandas does,
+    so the file is scanned, in blocks and only as far as the largest row asked for.
+    """
+
+    BLOCK = 1 << 20
+
+    def __init__(self, data: DataFile) -> None:
+        self.data = data
+
+    def lines(self, rows: Iterable[int]) -> dict[int, int]:
+        wanted = sorted(set(rows))
+        if not wanted or not self.data.has_lines:
+            return {}
+        if '\n"'.encode(self.data.encoding, errors="replace") != b'\n"':
+            return self._lines_slowly(wanted)  # not ASCII-compatible (UTF-16, ...)
+        return self._lines_quickly(wanted)
+
+    def _lines_quickly(self, wanted: list[int]) -> dict[int, int]:
+        """Vectorised: a newline ends a record when the quotes before it are balanced."""
+        import numpy as np
+
+        quoted = self.data.format != "jsonl"
+        header = 1 if quoted else 0
+        found: dict[int, int] = {}
+        wanted_array = np.asarray(wanted, dtype=np.int64)
+        quotes = 0  # quotes seen so far
+        newlines = 0  # newlines seen so far (= the line number of the last one)
+        last_newline = -1  # byte offset of the last newline
+        last_end_line = 0  # line number of the last newline that ended a record
+        records = 0  # non-blank records so far (header included)
+        offset = 0
+        previous_byte = 0
+        tail_has_content = False
+        opener = gzip.open if self.data.compressed else open
+        with opener(self.data.path, "rb") as handle:
+            while True:
+                block = handle.read(self.BLOCK)
+                if not block:
+                    break
+                buffer = np.frombuffer(block, dtype=np.uint8)
+                at = np.flatnonzero(buffer == 10)
+                if len(at):
+                    marks = np.flatnonzero(buffer == 34) if quoted else at[:0]
+                    if len(marks):
+                        ends = (quotes + np.searchsorted(marks, at)) % 2 == 0
+                    else:
+                        ends = np.full(len(at), quotes % 2 == 0)
+                    quotes += len(marks)
+                    positions = at + offset
+                    before = np.concatenate(([last_newline], positions[:-1]))
+                    length = positions - before - 1
+                    carriage = np.where(at > 0, buffer[np.maximum(at - 1, 0)], previous_byte) == 13
+                    empty = (length == 0) | ((length == 1) & carriage)
+                    line_numbers = newlines + 1 + np.arange(len(at))
+                    end_lines = line_numbers[ends]
+                    starts = np.concatenate(([last_end_line], end_lines[:-1])) + 1
+                    blank = (end_lines == starts) & empty[ends]
+                    record_starts = starts[~blank]
+                    first_row = records - header
+                    low = np.searchsorted(wanted_array, first_row)
+                    high = np.searchsorted(wanted_array, first_row + len(record_starts))
+                    for row in wanted_array[low:high].tolist():
+                        found[row] = int(record_starts[row - first_row])
+                    records += len(record_starts)
+                    newlines += len(at)
+                    last_newline = int(positions[-1])
+                    if len(end_lines):
+                        last_end_line = int(end_lines[-1])
+                    tail_has_content = bool(block[at[-1] + 1 :].strip())
+                else:
+                    quotes += block.count(b'"') if quoted else 0
+                    tail_has_content = tail_has_content or bool(block.strip())
+                previous_byte = block[-1]
+                offset += len(block)
+                if records - header > wanted[-1]:
+                    break
+        if tail_has_content:  # a last record without a final newline
+            row = records - header
+            if row in wanted:
+                found[row] = last_end_line + 1
+        return found
+
+    def _lines_slowly(self, wanted: list[int]) -> dict[int, int]:
+        found: dict[int, int] = {}
+        targets = set(wanted)
+        with _text_stream(self.data, None, errors="replace") as stream:
+            if self.data.format == "jsonl":
+                row = 0
+                for number, text in enumerate(stream, start=1):
+                    if text.strip():
+                        if row in targets:
+                            found[row] = number
+                        row += 1
+                        if row > wanted[-1]:
+                            break
+                return found
+            reader = csv.reader(stream, delimiter=self.data.separator)
+            start = 1
+            row = -1
+            for record in reader:
+                line, start = start, reader.line_num + 1
+                if not record:
+                    continue
+                if row in targets:
+                    found[row] = line
+                row += 1
+                if row > wanted[-1]:
+                    break
+        return found
+
+    def close(self) -> None:
+        """Nothing stays open between calls (kept for callers that close it)."""
