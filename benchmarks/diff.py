@@ -71,24 +71,45 @@ def main() -> None:
         build_repo(repo)
         env = {"DVC_NO_ANALYTICS": "1"}
         commands = {
-            "dvc metrics diff --json": [str(BIN / "dvc"), "metrics", "diff", "HEAD~1", "HEAD", "--json"],
+            "dvc metrics diff --json": [
+                str(BIN / "dvc"),
+                "metrics",
+                "diff",
+                "HEAD~1",
+                "HEAD",
+                "--json",
+            ],
             "mlci diff --json": [str(BIN / "mlci"), "diff", "HEAD~1", "HEAD", "--json"],
-            "dvc metrics diff --md": [str(BIN / "dvc"), "metrics", "diff", "HEAD~1", "HEAD", "--md"],
+            "dvc metrics diff --md": [
+                str(BIN / "dvc"),
+                "metrics",
+                "diff",
+                "HEAD~1",
+                "HEAD",
+                "--md",
+            ],
             "mlci diff --md": [str(BIN / "mlci"), "diff", "HEAD~1", "HEAD", "--md"],
         }
         outputs = {
-            name: subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True).stdout
+            name: subprocess.run(
+                command, cwd=repo, capture_output=True, text=True, check=True
+            ).stdout
             for name, command in commands.items()
             if name.endswith("--json")
         }
-        theirs, ours = (json.loads(outputs[name]) for name in ("dvc metrics diff --json", "mlci diff --json"))
+        theirs, ours = (
+            json.loads(outputs[name]) for name in ("dvc metrics diff --json", "mlci diff --json")
+        )
         metrics = sum(len(values) for values in theirs.values())
         if theirs != ours:
             sys.exit("outputs differ: the benchmark compares like with like only")
         timings = time_interleaved(commands, runs=args.runs, cwd=repo, env=env)
         shutil.rmtree(repo)
     by_name = {timing.name: timing for timing in timings}
-    print(f"3 metrics files, {metrics} changed metrics; median of {args.runs} runs ({machine_line()}):\n")
+    print(
+        f"3 metrics files, {metrics} changed metrics; "
+        f"median of {args.runs} runs ({machine_line()}):\n"
+    )
     print("| command | median | speed-up |")
     print("| --- | ---: | ---: |")
     for fmt in ("--json", "--md"):

@@ -1,6 +1,6 @@
 """How much `mlci --help` adds to a bare Python start (target: under 150 ms).
 
-    python benchmarks/startup.py [--runs N]
+python benchmarks/startup.py [--runs N]
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ def main() -> None:
     print("| command | median | over bare Python |")
     print("| --- | ---: | ---: |")
     for timing in timings:
-        print(f"| `{timing.name}` | {timing.median * 1000:.0f} ms | {(timing.median - bare) * 1000:+.0f} ms |")
+        print(
+            f"| `{timing.name}` | {timing.median * 1000:.0f} ms "
+            f"| {(timing.median - bare) * 1000:+.0f} ms |"
+        )
 
 
 if __name__ == "__main__":

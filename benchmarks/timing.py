@@ -39,8 +39,12 @@ def time_interleaved(
         for timing in timings:
             start = time.perf_counter()
             subprocess.run(
-                timing.command, cwd=cwd, env=full_env, check=True,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                timing.command,
+                cwd=cwd,
+                env=full_env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             elapsed = time.perf_counter() - start
             if round_number >= warmup:

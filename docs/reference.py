@@ -22,6 +22,7 @@ CONFIG_SOURCE = ROOT / "mlci" / "config.py"
 SECTIONS = {
     "version": None,
     "datasets": "Dataset",
+    "datasets[].drift": "DatasetDrift",
     "metrics": "Metrics",
     "baseline": "Baseline",
     "baseline.mlflow": "MlflowBaseline",
@@ -45,8 +46,10 @@ def cli_reference() -> str:
         heading = "#" * min(3 + len(path) - 1, 5)
         parts.append(f"{heading} `{name}`\n\n```text\n{text}\n```\n")
         if isinstance(command, click.Group):
-            for sub_name in sorted(command.commands):
-                walk(command.commands[sub_name], [*path, sub_name], context)
+            for sub_name in command.list_commands(context):
+                sub = command.get_command(context, sub_name)
+                assert sub is not None
+                walk(sub, [*path, sub_name], context)
 
     walk(cli, ["mlci"], None)
     return "\n".join(parts)
@@ -101,10 +104,11 @@ def config_reference() -> str:
 
 
 def render(readme: str) -> str:
-    for name, text in (("cli-reference", cli_reference()), ("config-reference", config_reference())):
-        pattern = re.compile(
-            rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.DOTALL
-        )
+    for name, text in (
+        ("cli-reference", cli_reference()),
+        ("config-reference", config_reference()),
+    ):
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.DOTALL)
         if not pattern.search(readme):
             raise SystemExit(f"README.md lacks the markers for {name}")
         readme = pattern.sub(lambda match, t=text: match[1] + "\n" + t + "\n" + match[2], readme)

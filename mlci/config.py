@@ -12,20 +12,48 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
 from mlci.errors import ConfigError
-from mlci.yaml_source import PathKey, YamlDocument, load_yaml
+
+if TYPE_CHECKING:
+    from mlci.yaml_source import PathKey, YamlDocument
 
 CONFIG_NAMES = ("mlci.yaml", "mlci.yml", ".mlci.yaml", ".mlci.yml")
 CONFIG_VERSION = 1
 
 
-
 class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """Base of every config section: unknown keys are errors."""
+
+
+class DatasetDrift(_Section, frozen=True):
+    """Limits on how much a dataset may change against the base revision (gates; any left
+    out is reported but not enforced)."""
+
+    max_psi: float | None = None
+    """Largest Population Stability Index allowed for a categorical column (0.2 is a common
+    alarm level)."""
+    max_ks: float | None = None
+    """Largest Kolmogorov-Smirnov statistic allowed for a numeric column (0 to 1)."""
+    max_null_rate_increase: float | None = None
+    """Largest rise of a column's share of nulls, as a fraction (0.05 = 5 points)."""
+    max_row_drop_pct: float | None = None
+    """Largest fall of the row count, in percent of the base's rows."""
+    columns: list[str] | None = None
+    """Only these columns are held to the drift limits (default: every column)."""
+    severity: Literal["error", "warning"] = "error"
+    """`error` fails the run when a limit is exceeded; `warning` only reports it."""
+
+    def __post_init__(self) -> None:
+        for key in ("max_psi", "max_ks", "max_null_rate_increase", "max_row_drop_pct"):
+            value = getattr(self, key)
+            if value is not None and value < 0:
+                raise ValueError(f"drift {key} must not be negative")
+        if self.max_ks is not None and self.max_ks > 1:
+            raise ValueError("drift max_ks is a statistic between 0 and 1")
 
 
 class Dataset(_Section, frozen=True):
@@ -49,6 +77,11 @@ class Dataset(_Section, frozen=True):
     """Failure cases kept per failing check."""
     compare_base: bool = True
     """Diff the schema and the data against the base revision."""
+    forbid_breaking_changes: bool = False
+    """Fail when the schema changed in a breaking way against the base revision (a column
+    removed, a dtype changed, a check tightened, ...)."""
+    drift: DatasetDrift | None = None
+    """Limits on the data's change against the base revision: PSI, KS, null rates, rows."""
 
     def __post_init__(self) -> None:
         if self.chunksize is not None and self.chunksize < 1:
@@ -97,8 +130,9 @@ class Baseline(_Section, frozen=True):
     source: Literal["git", "files", "mlflow"] = "git"
     """`git`: the same files at the base revision; `files`: a committed snapshot directory;
     `mlflow`: a run or registered model."""
-    branch: str = "main"
-    """Base branch used locally (in GitHub Actions, GITHUB_BASE_REF wins)."""
+    branch: str | None = None
+    """Base branch used locally (default: the remote's default branch, else main or master;
+    in GitHub Actions, GITHUB_BASE_REF wins)."""
     remote: str = "origin"
     """Remote whose copy of the base branch is preferred (`origin/main`)."""
     rev: str | None = None
@@ -136,6 +170,9 @@ class Significance(_Section, frozen=True):
     """Random seed: the same seed gives the same interval."""
     tolerance: float = 0.0
     """How much worse the head may be before a significant difference fails the gate."""
+    statistic: Literal["accuracy", "error_rate", "mae", "mse", "rmse"] | None = None
+    """What is compared on the predictions; by default implied by the metric name
+    (`accuracy`, `error_rate`, `mae`, `mse`, `rmse`)."""
 
     def __post_init__(self) -> None:
         if self.resamples < 100:
@@ -209,6 +246,13 @@ class Gate(_Section, frozen=True):
             value = getattr(self, key)
             if value is not None and value < 0:
                 raise ValueError(f"gate on {self.metric!r}: {key} must not be negative")
+        if self.direction is not None and self.greater_is_better is not None:
+            implied = "higher" if self.greater_is_better else "lower"
+            if implied != self.direction:
+                raise ValueError(
+                    f"gate on {self.metric!r}: direction {self.direction!r} contradicts "
+                    f"greater_is_better {str(self.greater_is_better).lower()}"
+                )
 
 
 class ReportOptions(_Section, frozen=True):
@@ -241,6 +285,24 @@ class MlflowOptions(_Section, frozen=True):
     """Experiment runs are logged to and searched in."""
     log: bool = False
     """Log the head metrics to MLflow during `mlci check`."""
+    run_name: str | None = None
+    """Name of the runs mlci logs (default: MLflow's generated name)."""
+    model_path: str | None = None
+    """A model file or directory logged as the run's `model/` artifact, which `mlci promote
+    --run` registers."""
+    artifacts: list[str] = []
+    """More files or directories logged as run artifacts (relative to the config file)."""
+    registered_model: str | None = None
+    """The registered model `mlci promote` acts on when `--model` is not given."""
+    alias: str = "champion"
+    """The alias `mlci promote` moves when `--alias` is not given."""
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[\w\-]{1,255}", self.alias) or re.fullmatch(r"v\d+", self.alias):
+            raise ValueError(
+                "mlflow alias may hold only letters, digits, '_' and '-', and must not look "
+                "like a version (v1, v2, ...)"
+            )
 
 
 class Config(_Section, frozen=True):
@@ -284,6 +346,8 @@ def find_config(start: Path) -> Path | None:
 
 
 def load_config(path: Path) -> ConfigFile:
+    from mlci.yaml_source import load_yaml
+
     document = load_yaml(path, "config file", ConfigError)
     data = document.data
     if data is None:

@@ -15,6 +15,9 @@ from click.testing import CliRunner
 from mlci.cli.handler import run
 from mlci.cli.main import cli
 
+# The session-scoped real MLflow server (`mlflow_server` fixture).
+pytest_plugins = ["mlflow_server"]
+
 # Variables that would make a test behave like a GitHub Actions job or reach a real service.
 _SCRUBBED_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "MLFLOW_", "DVC_", "GIT_")
 _SCRUBBED = {"CI", "NO_COLOR", "FORCE_COLOR"}

@@ -117,19 +117,20 @@ def test_every_command_has_help(mlci: Invoker) -> None:
                     f"`mlci {' '.join(path)}` option {parameter.opts} has no help"
                 )
         if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+            context = click.Context(command)
+            for name in command.list_commands(context):
+                sub = command.get_command(context, name)
+                assert sub is not None, f"`mlci {' '.join([*path, name])}` does not import"
                 walk(sub, [*path, name])
 
     walk(cli, [])
 
 
 def test_missing_extra_names_the_extra() -> None:
-    import pytest as _pytest
-
     from mlci.errors import MissingExtraError
     from mlci.extras import require
 
-    with _pytest.raises(MissingExtraError) as caught:
+    with pytest.raises(MissingExtraError) as caught:
         require("mlci_no_such_module", "data", feature="validating datasets needs pandera")
     assert str(caught.value) == (
         "validating datasets needs pandera, which is not installed "
@@ -142,10 +143,35 @@ def test_rich_tables_on_a_terminal() -> None:
     from mlci.report.model import GateResult, Report
     from mlci.report.render import RenderOptions, render_text
 
-    report = Report(gates=[GateResult(metric="acc", rule="min", status="failed", reason="0.5 < 0.9")])
+    report = Report(
+        gates=[GateResult(metric="acc", rule="min", status="failed", reason="0.5 < 0.9")]
+    )
     text = render_text(report, RenderOptions(color=True, width=100))
     assert "\x1b[" in text  # styled
     assert "FAIL" in text
     plain = render_text(report, RenderOptions(color=False))
     assert "\x1b[" not in plain
     assert plain.splitlines()[0] == "mlci report: FAILED: gates 1 failed"
+
+
+def test_lazy_command_summaries_match_the_commands() -> None:
+    from mlci.cli.main import COMMANDS, cli
+
+    context = click.Context(cli)
+    for name, (_, summary) in COMMANDS.items():
+        command = cli.get_command(context, name)
+        assert command is not None
+        assert command.get_short_help_str(limit=1000) == summary, name
+
+
+def test_help_does_not_import_the_commands(tmp_path: Path) -> None:
+    code = (
+        "import sys\nfrom mlci.cli.handler import run\nfrom mlci.cli.main import cli\n"
+        "run(cli, ['--help'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mlci.cli.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    loaded = done.stdout.strip().splitlines()[-1]
+    assert loaded == "['mlci.cli.handler', 'mlci.cli.main', 'mlci.cli.state']"

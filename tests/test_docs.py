@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _reference() -> ModuleType:
     spec = importlib.util.spec_from_file_location("docs_reference", ROOT / "docs" / "reference.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -53,3 +54,13 @@ def test_documented_docs_exist() -> None:
     readme = (ROOT / "README.md").read_text()
     for link in re.findall(r"\]\((docs/[^)#]+)\)", readme):
         assert (ROOT / link).is_file(), f"README links to missing {link}"
+
+
+def test_readme_workflow_is_the_documented_one() -> None:
+    readme = (ROOT / "README.md").read_text()
+    docs = (ROOT / "docs" / "github-action.md").read_text()
+    pattern = r"<!-- smallest-workflow -->\n```yaml\n(.+?)```"
+    ours, theirs = re.search(pattern, readme, re.DOTALL), re.search(pattern, docs, re.DOTALL)
+    assert ours
+    assert theirs
+    assert ours[1] == theirs[1]

@@ -10,13 +10,16 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlci.checks.direction import Direction, infer_direction
 from mlci.config import ConfigFile
 from mlci.errors import MlciError
-from mlci.report.model import MetricsDiff, Problem, Report
 from mlci.sources.git import BaseRevision, Git, default_base
 from mlci.sources.metrics import FileSource, Kind, MetricSet, load_metrics
+
+if TYPE_CHECKING:  # the report model is imported only by the steps that fill it
+    from mlci.report.model import Report
 
 
 @dataclass
@@ -34,7 +37,9 @@ class CheckContext:
     git_factory: Callable[[Path], Git] = Git
     _git: Git | None = field(default=None, init=False, repr=False)
     _base: BaseRevision | None = field(default=None, init=False, repr=False)
-    _metrics: dict[tuple[str, Kind], MetricSet] = field(default_factory=dict, init=False, repr=False)
+    _metrics: dict[tuple[str, Kind], MetricSet] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @property
     def git(self) -> Git:
@@ -46,7 +51,9 @@ class CheckContext:
     def source(self) -> FileSource:
         metrics = self.config.config.metrics
         if self.targets is not None:
-            return FileSource(root=self.config.root, files=self.targets, params=self.targets, dvc=False)
+            return FileSource(
+                root=self.config.root, files=self.targets, params=self.targets, dvc=False
+            )
         return FileSource(
             root=self.config.root,
             files=tuple(metrics.files),
@@ -70,6 +77,8 @@ class CheckContext:
         baseline = self.config.config.baseline
         if self.base_override is None and baseline.source == "files":
             return f"{baseline.dir}/"
+        if self.base_override is None and baseline.source == "mlflow":
+            return self.base_metrics().label  # the run or model version, e.g. models:/m@champion
         return self.base_revision().label
 
     def head_metrics(self, kind: Kind = "metrics") -> MetricSet:
@@ -128,7 +137,16 @@ class CheckContext:
         return bool(source.files or source.params or dvc_yaml)
 
 
-Step = Callable[[CheckContext, Report], None]
+Step = Callable[[CheckContext, "Report"], None]
+
+
+def datasets_step(context: CheckContext, report: Report) -> None:
+    """Validate every dataset in mlci.yaml; diff its schema and data against the base."""
+    if not context.config.config.datasets:
+        return
+    from mlci.checks.datasets import datasets_step as run_datasets
+
+    run_datasets(context, report)
 
 
 def diff_step(context: CheckContext, report: Report) -> None:
@@ -136,6 +154,7 @@ def diff_step(context: CheckContext, report: Report) -> None:
     if not context.has_metrics():
         return
     from mlci.checks.diff import metric_changes
+    from mlci.report.model import MetricsDiff
 
     report.base = context.base_label()
     diff = MetricsDiff(base=context.base_metrics().label, head=context.head_label())
@@ -153,13 +172,40 @@ def diff_step(context: CheckContext, report: Report) -> None:
                 change.verdict = "changed"
 
 
+def gates_step(context: CheckContext, report: Report) -> None:
+    """Every gate of mlci.yaml: limits, the baseline, MLflow's rules, significance."""
+    from mlci.checks.gates import gates_step as evaluate_gates_step
+
+    evaluate_gates_step(context, report)
+
+
+def dvc_step(context: CheckContext, report: Report) -> None:
+    """DVC-tracked data and stage dependencies changed against the base (DVC repos only)."""
+    from mlci.integrations.dvc import data_changes_step
+
+    data_changes_step(context, report)
+
+
+def mlflow_log_step(context: CheckContext, report: Report) -> None:
+    """Log the head's metrics, params and predictions to MLflow (`mlflow: {log: true}`)."""
+    from mlci.integrations.mlflow_log import mlflow_log_step as log_step
+
+    log_step(context, report)
+
+
 # The order in which `mlci check` runs its steps; later capabilities add theirs here.
 STEPS: list[tuple[str, Step]] = [
+    ("datasets", datasets_step),
     ("diff", diff_step),
+    ("gates", gates_step),
+    ("dvc", dvc_step),
+    ("log", mlflow_log_step),
 ]
 
 
 def run_check(context: CheckContext, steps: list[tuple[str, Step]] | None = None) -> Report:
+    from mlci.report.model import Problem, Report
+
     options = context.config.config.report
     report = Report(
         title=options.title,

@@ -6,24 +6,39 @@ from pathlib import Path
 
 import click
 
+from mlci.cli.comment import GitHubFlags, github_options, publish_check_report, untrusted_log
 from mlci.cli.state import CliState, format_option, output_option, pass_state
 
 
 @click.command()
 @format_option("text", "markdown", "json")
 @output_option
-@click.option("--base", metavar="REV", help="Compare with REV instead of the merge-base with the base branch.")
+@click.option(
+    "--base", metavar="REV", help="Compare with REV instead of the merge-base with the base branch."
+)
+@github_options(check=True)
 @pass_state
-def check(state: CliState, output_format: str | None, output: Path | None, base: str | None) -> int:
+def check(
+    state: CliState,
+    output_format: str | None,
+    output: Path | None,
+    base: str | None,
+    github: GitHubFlags,
+) -> int:
     """Run every check in mlci.yaml: data validation, metric diff against the base, gates.
 
     Exits 0 when everything passed, 1 when a check failed, 2 when an input is wrong (the
-    report is still written).
+    report is still written). In GitHub Actions it also writes the job summary, step outputs
+    and annotations; --comment posts the sticky PR comment (see docs/github.md).
     """
     from mlci.checks.check import CheckContext, run_check
     from mlci.cli.output import emit_report
 
-    config = state.config()
+    # A DVC repository needs no mlci.yaml: metrics and params come from its dvc.yaml.
+    config = state.config(required=not (Path.cwd() / "dvc.yaml").is_file())
     report = run_check(CheckContext(config=config, base_override=base))
-    emit_report(report, config, output_format, output)
-    return report.exit_code
+    if github.report_id:
+        report.report_id = github.report_id
+    with untrusted_log(github):
+        emit_report(report, config, output_format, output, configured_output=True)
+    return publish_check_report(report, config, output, github)

@@ -18,19 +18,26 @@ def render_options(config: ConfigFile, *, color: bool = False) -> RenderOptions:
         precision=config.config.metrics.precision,
         color=color,
         mermaid=report.mermaid,
+        max_failure_cases=report.max_failure_cases,
         template=str(config.resolve(report.template)) if report.template else None,
     )
 
 
 def emit_report(
-    report: Report, config: ConfigFile, output_format: str | None, output: Path | None
+    report: Report,
+    config: ConfigFile,
+    output_format: str | None,
+    output: Path | None,
+    *,
+    configured_output: bool = False,
 ) -> None:
-    """Write the report to -o FILE (and the config's report.output), print it, say problems."""
+    """Write the report to -o FILE (and, for the whole check, the config's report.output),
+    print it, and say each problem once."""
     chosen = resolve_format(output_format, output)
     terminal = stdout_is_terminal()
     if output is not None:
         write_output(output, RENDERERS[chosen](report, render_options(config)))
-    extra = config.config.report.output
+    extra = config.config.report.output if configured_output else None
     if extra:
         extra_path = config.resolve(extra)
         write_output(

@@ -79,6 +79,14 @@ class CheckFailure:
     """Number of failing rows (or 1 for schema-level failures)."""
     schema_level: bool = False
     cases: list[FailureCase] = field(default_factory=list)
+    path: str | None = None
+    """The file the failure points at: the schema file for schema-level failures (a missing
+    column, a wrong dtype), the data file for row-level ones (each case then has its line)."""
+    line: int | None = None
+    """For schema-level failures: the line of the column in the schema file."""
+    check_number: int | None = None
+    """pandera's index of the check among the column's checks (tells apart two checks of the same
+    name)."""
 
 
 @dataclass
@@ -106,6 +114,38 @@ class Problem:
 
 
 @dataclass
+class DataChange:
+    """One DVC-tracked output or stage dependency whose recorded hash differs between base and
+    head (from `.dvc` files and `dvc.lock`)."""
+
+    path: str
+    """The data (or code) path, relative to the repository root."""
+    change: Literal["modified", "added", "removed"]
+    source: str
+    """The `.dvc` file or `dvc.lock` that records it."""
+    role: Literal["out", "dep"]
+    """`out`: data tracked by a `.dvc` file or produced by a stage; `dep`: a stage dependency."""
+    stage: str | None = None
+    """The dvc.lock stage it belongs to."""
+    old_hash: str | None = None
+    new_hash: str | None = None
+    old_size: int | None = None
+    new_size: int | None = None
+    old_files: int | None = None
+    """Number of files, for a tracked directory."""
+    new_files: int | None = None
+
+
+@dataclass
+class MlflowRunRef:
+    """The MLflow run the head's results were logged to (`mlflow: {log: true}`)."""
+
+    run_id: str
+    experiment: str
+    tracking_uri: str
+
+
+@dataclass
 class Report:
     title: str = "mlci report"
     report_id: str = "default"
@@ -116,6 +156,9 @@ class Report:
     gates: list[GateResult] = field(default_factory=list)
     datasets: list[DatasetResult] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    data_changes: list[DataChange] = field(default_factory=list)
+    """DVC-tracked data and stage dependencies that changed against the base."""
+    mlflow_run: MlflowRunRef | None = None
     mlci_version: str = __version__
 
     @property

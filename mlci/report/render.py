@@ -20,6 +20,14 @@ class RenderOptions:
     mermaid: bool = True
     template: str | None = None
     """A user template extending the default markdown report."""
+    max_failure_cases: int = 10
+    """Failure cases shown per failing data check in markdown."""
+    run_url: str | None = None
+    """The GitHub Actions run the report came from (linked from the markdown)."""
+    commit: str | None = None
+    """The head commit the report is about (shown in the markdown)."""
+    full_report: str | None = None
+    """Where a shortened markdown report says the full one is."""
 
 
 def render_text(report: Report, options: RenderOptions) -> str:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlci.report.model import GateResult, MetricChange, Report
+from mlci.report.model import DataChange, DatasetResult, GateResult, MetricChange, Report
 
 MISSING = "-"
 ARROWS = {"improved": "▲ better", "regressed": "▼ worse", "added": "new", "removed": "gone"}
@@ -125,11 +125,115 @@ def gate_table(gates: list[GateResult], precision: int = 5) -> Table:
                 format_value(gate.observed, precision),
                 format_value(gate.baseline, precision),
                 format_value(gate.limit, precision),
-                GATE_MARKS[gate.status] + (" (warning)" if gate.severity == "warning" else ""),
+                GATE_MARKS[gate.status],
                 gate.reason,
             ]
         )
     return table
+
+
+def data_change_table(changes: list[DataChange]) -> Table:
+    """DVC-tracked data and stage dependencies whose recorded hashes changed."""
+    table = Table(
+        title="Data changes (DVC)",
+        headers=["Path", "Change", "Recorded in", "Base", "Head", "Size"],
+    )
+    for change in changes:
+        where = change.source
+        if change.stage is not None:
+            where = f"{change.source}: {change.role} of {change.stage}"
+        table.rows.append(
+            [
+                change.path,
+                change.change,
+                where,
+                short_hash(change.old_hash),
+                short_hash(change.new_hash),
+                size_change(change),
+            ]
+        )
+    return table
+
+
+def short_hash(digest: str | None) -> str:
+    if digest is None:
+        return MISSING
+    suffix = ".dir" if digest.endswith(".dir") else ""
+    return digest.removesuffix(".dir")[:8] + suffix
+
+
+def format_size(size: int | None) -> str:
+    if size is None:
+        return MISSING
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def size_change(change: DataChange) -> str:
+    """`12 B → 20 B`, with the file count of a directory."""
+
+    def side(size: int | None, files: int | None) -> str:
+        text = format_size(size)
+        return f"{text} ({files} files)" if files is not None else text
+
+    old, new = side(change.old_size, change.old_files), side(change.new_size, change.new_files)
+    if change.change == "added":
+        return new
+    if change.change == "removed":
+        return old
+    return old if old == new else f"{old} → {new}"
+
+
+def dataset_change_tables(dataset: DatasetResult, precision: int = 5) -> list[Table]:
+    """The schema and data changes of a dataset against the base (see mlci/checks/datasets.py)."""
+    tables = []
+    details = dataset.details
+    comparison = details.get("comparison") or {}
+    if comparison.get("status") == "skipped":
+        table = Table(title=f"Dataset {dataset.name}: not compared", headers=["Why"])
+        table.rows.append([str(comparison.get("reason", ""))])
+        return [table]
+    schema = details.get("schema_changes") or {}
+    if schema.get("changes"):
+        table = Table(
+            title=f"Schema changes of {dataset.name}: {schema.get('breaking', 0)} breaking",
+            headers=["Column", "Change", "Kind"],
+        )
+        for change in schema["changes"]:
+            kind = "BREAKING" if change["breaking"] else "compatible"
+            table.rows.append([change["column"] or "(schema)", change["detail"], kind])
+        tables.append(table)
+    data = details.get("data_changes") or {}
+    if data.get("status") == "compared":
+        title = (
+            f"Data changes of {dataset.name}: rows {data['rows_old']} → {data['rows_new']}"
+            + "".join(f", +{name}" for name in data["columns_added"])
+            + "".join(f", -{name}" for name in data["columns_removed"])
+        )
+        table = Table(
+            title=title,
+            headers=["Column", "Null rate", "Null change", "Drift", "Value"],
+            align_right={1, 2, 4},
+        )
+        for column in data["columns"]:
+            drift = column["drift"]
+            table.rows.append(
+                [
+                    column["column"],
+                    f"{column['null_rate_new'] * 100:.2f}%",
+                    f"{column['null_rate_change'] * 100:+.2f}%",
+                    {"psi": "PSI", "ks": "KS"}.get(column["drift_method"] or "", MISSING),
+                    MISSING if drift is None else format_value(round(drift, precision), precision),
+                ]
+            )
+        tables.append(table)
+    return tables
 
 
 def report_tables(report: Report, precision: int = 5) -> list[Table]:
@@ -155,7 +259,9 @@ def report_tables(report: Report, precision: int = 5) -> list[Table]:
             )
         if dataset.message:
             table.rows.append(["", dataset.message, "", ""])
-        tables.append(table)
+        if dataset.failures or (dataset.message and dataset.status != "error"):
+            tables.append(table)
+        tables += dataset_change_tables(dataset, precision)
     if report.diff is not None:
         shown = [c for c in report.diff.metrics if c.verdict != "unchanged"] or report.diff.metrics
         tables.append(
@@ -179,6 +285,8 @@ def report_tables(report: Report, precision: int = 5) -> list[Table]:
                     with_change=False,
                 )
             )
+    if report.data_changes:
+        tables.append(data_change_table(report.data_changes))
     if report.problems:
         table = Table(title="Input errors", headers=["Check", "Problem"])
         table.rows = [[problem.check, problem.message] for problem in report.problems]
