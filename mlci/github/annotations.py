@@ -7,23 +7,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mlci.checks.gates import RULES
 from mlci.errors import MlciError
 from mlci.github.actions import Annotation, Level
 from mlci.report.model import CheckFailure, DatasetResult, GateResult, Report
 from mlci.report.tables import format_value
-
-RULE_KEYS = (
-    "min",
-    "max",
-    "max_drop",
-    "max_increase",
-    "max_drop_pct",
-    "max_increase_pct",
-    "threshold",
-    "min_absolute_change",
-    "min_relative_change",
-    "significance",
-)
 
 
 def report_annotations(
@@ -163,7 +151,7 @@ def _gate_positions(config_path: Path | None) -> list[tuple[Any, dict[str, int],
         if not isinstance(gate, dict):
             continue
         lines = {}
-        for key in (*RULE_KEYS, "metric", "name"):
+        for key in (*RULES, "metric", "name"):
             position = document.keys.get(("gates", index, key))
             if position is not None:
                 lines[key] = position.line

@@ -26,11 +26,10 @@ from mlci.report.model import (
 from mlci.report.tables import (
     MISSING,
     Table,
+    data_change_table,
     format_change,
     format_percent,
     format_value,
-    short_hash,
-    size_change,
 )
 
 if TYPE_CHECKING:
@@ -265,24 +264,7 @@ def build_view(report: Report, options: RenderOptions, detail: Detail = LEVELS[0
         cases = options.max_failure_cases if detail.cases is None else detail.cases
         _dataset_sections(view, report.datasets, precision, rows, cases, detail.data_details)
     if report.data_changes:
-        table = Table(
-            title="Data changes (DVC)",
-            headers=["Path", "Change", "Recorded in", "Base", "Head", "Size"],
-        )
-        for change in report.data_changes:
-            where = change.source
-            if change.stage is not None:
-                where = f"{change.source}: {change.role} of {change.stage}"
-            table.rows.append(
-                [
-                    change.path,
-                    change.change,
-                    where,
-                    short_hash(change.old_hash),
-                    short_hash(change.new_hash),
-                    size_change(change),
-                ]
-            )
+        table = data_change_table(report.data_changes)
         view.data_changes = _cut(Section("Data changes (DVC)", table), rows)
     if report.problems:
         table = Table(title="Input errors", headers=["Check", "Problem", "Where"])
