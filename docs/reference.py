@@ -40,8 +40,10 @@ def cli_reference() -> str:
 
     def walk(command: click.Command, path: list[str], parent: click.Context | None) -> None:
         name = " ".join(path)
-        context = click.Context(command, info_name=name, parent=None, terminal_width=100)
-        context.max_content_width = 100
+        # make_context applies the group's context_settings (`-h`), as a real run does.
+        context = command.make_context(
+            path[-1], [], parent=parent, resilient_parsing=True, terminal_width=100
+        )
         text = command.get_help(context)
         heading = "#" * min(3 + len(path) - 1, 5)
         parts.append(f"{heading} `{name}`\n\n```text\n{text}\n```\n")

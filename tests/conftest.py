@@ -4,7 +4,9 @@ environment, and helpers for real git repositories and in-process CLI runs."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,3 +111,25 @@ class GitRepo:
 @pytest.fixture
 def git_repo(tmp_path: Path) -> GitRepo:
     return GitRepo(tmp_path / "repo")
+
+
+IRIS = Path(__file__).resolve().parents[1] / "examples" / "iris"
+IRIS_OUTPUTS = {"data", "model.joblib", "metrics.json", "predictions.csv"}
+"""What `python train.py` writes at the top of examples/iris (git-ignored, never committed)."""
+
+
+@pytest.fixture(scope="session")
+def trained_iris(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of examples/iris after `python train.py`, as the README's Quickstart leaves it.
+
+    Tests copy this again before changing it; the repository's own example is never written.
+    """
+    pytest.importorskip("sklearn")
+    target = tmp_path_factory.mktemp("iris") / "iris"
+
+    def outputs_of_train_py(directory: str, names: list[str]) -> set[str]:
+        return IRIS_OUTPUTS & set(names) if Path(directory) == IRIS else set()
+
+    shutil.copytree(IRIS, target, ignore=outputs_of_train_py)
+    subprocess.run([sys.executable, "train.py"], cwd=target, check=True, capture_output=True)
+    return target

@@ -4,30 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import GitRepo, Invoker
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def trained_iris(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of examples/iris after `python train.py` (the README's Quickstart)."""
-    pytest.importorskip("sklearn")
-    target = tmp_path_factory.mktemp("iris") / "iris"
-    source = ROOT / "examples" / "iris"
-    generated = {"data", "model.joblib", "metrics.json", "predictions.csv"}
-
-    def outputs_of_train_py(directory: str, names: list[str]) -> set[str]:
-        return generated & set(names) if Path(directory) == source else set()
-
-    shutil.copytree(source, target, ignore=outputs_of_train_py)
-    subprocess.run([sys.executable, "train.py"], cwd=target, check=True, capture_output=True)
-    return target
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -196,13 +197,10 @@ def test_bad_dataset_is_a_problem_and_others_still_run(mlci: Invoker, tmp_path: 
     ]
 
 
-def test_iris_example_reports_its_dataset(mlci: Invoker) -> None:
-    iris = Path(__file__).resolve().parent.parent / "examples" / "iris"
-    if not (iris / "data" / "iris.csv").exists():
-        import subprocess
-        import sys
-
-        subprocess.run([sys.executable, "train.py"], cwd=iris, check=True, capture_output=True)
+def test_iris_example_reports_its_dataset(
+    mlci: Invoker, tmp_path: Path, trained_iris: Path
+) -> None:
+    iris = shutil.copytree(trained_iris, tmp_path / "iris")
     result = mlci("-C", iris, "check", "--format", "json")
     report = json.loads(result.stdout)
     (dataset,) = report["datasets"]

@@ -14,12 +14,17 @@ ROOT = Path(__file__).resolve().parents[1]
 IRIS = ROOT / "examples" / "iris"
 
 
-def iris_repo(git_repo: GitRepo) -> GitRepo:
-    """examples/iris without its mlci.yaml: data, training script, metrics, a baseline dir."""
-    for name in ("train.py", "data/iris.csv", "metrics.json", "predictions.csv"):
+def iris_repo(git_repo: GitRepo, trained: Path) -> GitRepo:
+    """examples/iris after training, without its mlci.yaml: data, training script, metrics,
+    a baseline dir."""
+    for name in ("train.py", "data/iris.csv", "predictions.csv"):
         (git_repo.path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(IRIS / name, git_repo.path / name)
-    shutil.copytree(IRIS / "baseline", git_repo.path / "baseline")
+        shutil.copy2(trained / name, git_repo.path / name)
+    # Three metrics, so the suggested gates below stay short.
+    git_repo.write(
+        "metrics.json", '{"accuracy": 0.983333, "f1_macro": 0.983323, "log_loss": 0.139397}\n'
+    )
+    shutil.copytree(trained / "baseline", git_repo.path / "baseline")
     git_repo.commit("iris")
     return git_repo
 
@@ -74,8 +79,8 @@ jobs:
 """
 
 
-def test_init_in_the_iris_repository(git_repo: GitRepo, mlci: Invoker) -> None:
-    repo = iris_repo(git_repo)
+def test_init_in_the_iris_repository(git_repo: GitRepo, mlci: Invoker, trained_iris: Path) -> None:
+    repo = iris_repo(git_repo, trained_iris)
     result = mlci("init", cwd=repo.path)
 
     assert result.exit_code == 0, result.stderr
@@ -100,8 +105,10 @@ def test_init_in_the_iris_repository(git_repo: GitRepo, mlci: Invoker) -> None:
     assert mlci("validate", cwd=repo.path).exit_code == 0
 
 
-def test_init_never_overwrites_without_force(git_repo: GitRepo, mlci: Invoker) -> None:
-    repo = iris_repo(git_repo)
+def test_init_never_overwrites_without_force(
+    git_repo: GitRepo, mlci: Invoker, trained_iris: Path
+) -> None:
+    repo = iris_repo(git_repo, trained_iris)
     repo.write("mlci.yaml", "version: 1\n")
     result = mlci("init", cwd=repo.path)
 
@@ -116,8 +123,10 @@ def test_init_never_overwrites_without_force(git_repo: GitRepo, mlci: Invoker) -
     assert (repo.path / "mlci.yaml").read_text() == IRIS_CONFIG
 
 
-def test_init_names_every_file_in_the_way(git_repo: GitRepo, mlci: Invoker) -> None:
-    repo = iris_repo(git_repo)
+def test_init_names_every_file_in_the_way(
+    git_repo: GitRepo, mlci: Invoker, trained_iris: Path
+) -> None:
+    repo = iris_repo(git_repo, trained_iris)
     assert mlci("init", cwd=repo.path).exit_code == 0
     result = mlci("init", cwd=repo.path)
     assert result.exit_code == 2
@@ -195,8 +204,10 @@ def test_odd_names_are_quoted(git_repo: GitRepo, mlci: Invoker) -> None:
     assert config.datasets[0].schema == "schemas/my data: v2.yaml"
 
 
-def test_no_schemas_leaves_datasets_without_one(git_repo: GitRepo, mlci: Invoker) -> None:
-    repo = iris_repo(git_repo)
+def test_no_schemas_leaves_datasets_without_one(
+    git_repo: GitRepo, mlci: Invoker, trained_iris: Path
+) -> None:
+    repo = iris_repo(git_repo, trained_iris)
     result = mlci("init", "--no-schemas", "--no-workflow", cwd=repo.path)
 
     assert result.exit_code == 0, result.stderr
@@ -211,9 +222,11 @@ def test_no_schemas_leaves_datasets_without_one(git_repo: GitRepo, mlci: Invoker
     assert [(d.path, d.schema) for d in config.datasets] == [("data/iris.csv", None)]
 
 
-def test_the_starter_workflow_is_the_template(git_repo: GitRepo, mlci: Invoker) -> None:
+def test_the_starter_workflow_is_the_template(
+    git_repo: GitRepo, mlci: Invoker, trained_iris: Path
+) -> None:
     """`mlci init` writes what workflow-templates/mlci.yml offers, minus the branch filter."""
-    iris_repo(git_repo)
+    iris_repo(git_repo, trained_iris)
     assert mlci("init", "--no-schemas", cwd=git_repo.path).exit_code == 0
     written = yaml.safe_load((git_repo.path / ".github/workflows/mlci.yml").read_text())
     template = yaml.safe_load((ROOT / "workflow-templates" / "mlci.yml").read_text())
