@@ -153,7 +153,7 @@ def diff_step(context: CheckContext, report: Report) -> None:
     """Every metric and param against the base."""
     if not context.has_metrics():
         return
-    from mlci.checks.diff import metric_changes
+    from mlci.checks.diff import metric_changes, no_direction
     from mlci.report.model import MetricsDiff
 
     report.base = context.base_label()
@@ -164,12 +164,10 @@ def diff_step(context: CheckContext, report: Report) -> None:
     )
     if context.source.params or context.config.config.metrics.dvc is not False:
         diff.params = metric_changes(
-            context.base_metrics("params"), context.head_metrics("params"), direction_of=None
+            context.base_metrics("params"),
+            context.head_metrics("params"),
+            direction_of=no_direction,
         )
-        for change in diff.params:
-            change.direction = None
-            if change.verdict in ("improved", "regressed"):
-                change.verdict = "changed"
 
 
 def gates_step(context: CheckContext, report: Report) -> None:

@@ -73,19 +73,28 @@ def _diff_path(old_raw: Any, new_raw: Any, with_unchanged: bool) -> dict[str, di
     return {"": values} if values else {}
 
 
+def by_name(path: str, name: str) -> Direction | None:
+    """The direction common metric names imply (accuracy up, loss down, ...)."""
+    return infer_direction(name)
+
+
+def no_direction(path: str, name: str) -> Direction | None:
+    """Parameters are neither better nor worse: they only change."""
+    return None
+
+
 def metric_changes(
     old: MetricSet,
     new: MetricSet,
     *,
-    direction_of: DirectionOf | None = None,
+    direction_of: DirectionOf = by_name,
     with_unchanged: bool = True,
 ) -> list[MetricChange]:
     """Every metric on either side as a MetricChange, sorted by path then name."""
     rows = []
     for path, metrics in dvc_diff(old, new, with_unchanged=with_unchanged).items():
         for name, values in metrics.items():
-            direction = direction_of(path, name) if direction_of else infer_direction(name)
-            rows.append(_change(path, name, values, direction))
+            rows.append(_change(path, name, values, direction_of(path, name)))
     return sorted(rows, key=lambda row: (row.path, row.name))
 
 

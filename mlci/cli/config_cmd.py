@@ -6,7 +6,7 @@ import json
 
 import click
 
-from mlci.cli.state import CliState, pass_state
+from mlci.cli.state import CliState, choice_format_option, pass_state
 
 
 @click.group()
@@ -23,13 +23,7 @@ def schema() -> None:
 
 
 @config.command()
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["yaml", "json"]),
-    default="yaml",
-    help="Output format.",
-)
+@choice_format_option("yaml", "json")
 @pass_state
 def show(state: CliState, output_format: str) -> None:
     """Validate mlci.yaml and print it with every default filled in."""

@@ -56,7 +56,7 @@ def diff(
     `--json` prints exactly what `dvc metrics diff --json` prints.
     """
     from mlci.checks.check import CheckContext
-    from mlci.checks.diff import dvc_diff, metric_changes
+    from mlci.checks.diff import dvc_diff, metric_changes, no_direction
     from mlci.report.tables import metric_table
     from mlci.sources.metrics import Kind
 
@@ -70,7 +70,7 @@ def diff(
     if chosen == "json":
         click.echo(json.dumps(dvc_diff(old, new, with_unchanged=show_all)))
         return 0
-    direction_of = None if params else context.direction_of
+    direction_of = no_direction if params else context.direction_of
     changes = metric_changes(old, new, direction_of=direction_of, with_unchanged=show_all)
     table = metric_table(
         changes,

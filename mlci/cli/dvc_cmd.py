@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from mlci.cli.state import CliState, pass_state
+from mlci.cli.state import CliState, choice_format_option, pass_state
 
 
 @click.group(name="dvc")
@@ -19,13 +19,7 @@ def dvc_group() -> None:
 @dvc_group.command()
 @click.argument("a_rev", required=False)
 @click.argument("b_rev", required=False)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    help="Output format.",
-)
+@choice_format_option("text", "markdown", "json")
 @pass_state
 def changes(state: CliState, a_rev: str | None, b_rev: str | None, output_format: str) -> int:
     """List DVC-tracked data and stage dependencies whose hashes differ between A_REV and B_REV.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mlci.cli.state import CliState, pass_state
+from mlci.cli.state import CliState, choice_format_option, pass_state
 
 
 @click.command()
@@ -58,13 +58,7 @@ from mlci.cli.state import CliState, pass_state
     help="Write per-example predictions (id, target, prediction, proba_<class>) to FILE "
     "(.parquet or .csv), for the significance gate.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="What to print (default: text).",
-)
+@choice_format_option("text", "json")
 @click.option(
     "--mlflow",
     "log_to_mlflow",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from mlci.cli.state import CliState, pass_state
+from mlci.cli.state import CliState, choice_format_option, pass_state
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _PATH = click.Path(exists=True, path_type=Path)
@@ -70,13 +70,7 @@ def mlflow_group() -> None:
     metavar="URI",
     help="Tracking URI (default: mlci.yaml, then MLFLOW_TRACKING_URI).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="Output format.",
-)
+@choice_format_option("text", "json")
 @pass_state
 def log(
     state: CliState,
@@ -94,12 +88,12 @@ def log(
     commit (the PR head in a pull_request job), branch, PR number and mlci version."""
     from dataclasses import asdict
 
+    from mlci.checks.check import CheckContext
     from mlci.integrations.mlflow_log import configured_predictions, log_evaluation
     from mlci.sources.git import Git
     from mlci.sources.metrics import FileSource, load_metrics
 
     config = state.config(required=False)
-    options = config.config.metrics
     cwd = Path.cwd()
     if metric_files or param_files:
         source = FileSource(
@@ -109,12 +103,7 @@ def log(
             dvc=False,
         )
     else:
-        source = FileSource(
-            root=config.root,
-            files=tuple(options.files),
-            params=tuple(options.params),
-            dvc=options.dvc,
-        )
+        source = CheckContext(config=config).source
     if predictions is None:
         found = configured_predictions(config)
         predictions = found if found is not None and found.exists() else None
@@ -151,13 +140,7 @@ def log(
     metavar="REV",
     help="Base commit whose run to find (default: the merge-base with the base branch).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="Output format.",
-)
+@choice_format_option("text", "json")
 @pass_state
 def baseline(state: CliState, base: str | None, output_format: str) -> int:
     """Show the MLflow run that `baseline: {source: mlflow}` resolves to, and its metrics."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mlci.cli.state import CliState, pass_state
+from mlci.cli.state import CliState, choice_format_option, pass_state
 
 
 @click.command()
@@ -48,13 +48,7 @@ from mlci.cli.state import CliState, pass_state
     metavar="URI",
     help="MLflow tracking URI (default: mlci.yaml, then MLFLOW_TRACKING_URI).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    help="Output format.",
-)
+@choice_format_option("text", "markdown", "json")
 @pass_state
 def promote(
     state: CliState,

@@ -8,7 +8,7 @@ from typing import Literal
 
 import click
 
-from mlci.cli.state import CliState, pass_state, write_output
+from mlci.cli.state import CliState, choice_format_option, pass_state, write_output
 
 _FORMATS = ("csv", "tsv", "parquet", "json", "jsonl")
 
@@ -65,14 +65,7 @@ def infer(
 @schema.command("diff")
 @click.argument("old")
 @click.argument("new")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@choice_format_option("text", "markdown", "json")
 @click.option(
     "--engine",
     type=click.Choice(["pandas", "polars"]),

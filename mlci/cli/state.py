@@ -53,6 +53,18 @@ def format_option(*choices: str, default: str = "text") -> Callable[[F], F]:
     )
 
 
+def choice_format_option(*choices: str) -> Callable[[F], F]:
+    """`--format` for commands that print one view; the first choice is the default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
 def output_option(function: F) -> F:
     return click.option(
         "-o",

@@ -300,6 +300,10 @@ class Tracking:
         )
         return found is not None
 
+    def require_registered_model(self, name: str) -> None:
+        if not self.registered_model_exists(name):
+            raise MlflowError(f"registered model {name!r} not found at {self.shown_uri}")
+
     def create_registered_model(self, name: str) -> None:
         self._call("registering the model", self.client.create_registered_model, name)
 
@@ -313,8 +317,7 @@ class Tracking:
         return dict(model.tags or {})
 
     def model_version(self, name: str, version: str) -> ModelVersion:
-        if not self.registered_model_exists(name):
-            raise MlflowError(f"registered model {name!r} not found at {self.shown_uri}")
+        self.require_registered_model(name)
         found = self._call(
             "reading the model version",
             self.client.get_model_version,
@@ -326,8 +329,7 @@ class Tracking:
 
     def version_by_alias(self, name: str, alias: str) -> ModelVersion | None:
         """The version holding `alias`, None when no version holds it (the model must exist)."""
-        if not self.registered_model_exists(name):
-            raise MlflowError(f"registered model {name!r} not found at {self.shown_uri}")
+        self.require_registered_model(name)
         found = self._call(
             "resolving the alias",
             self.client.get_model_version_by_alias,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlci.checks.gates import BASELINE_RULES
 from mlci.config import Config, ConfigFile, MlflowBaseline
 from mlci.errors import ConfigError
 from mlci.integrations.mlflow import (
@@ -33,15 +34,6 @@ if TYPE_CHECKING:
 
 _MODEL_URI = re.compile(
     r"^(?:models:/)?(?P<name>[^@/]+?)(?:@(?P<alias>[\w\-]+)|/(?P<version>\d+))$"
-)
-# Rules that compare the head with the baseline's value of the same metric.
-BASELINE_RULES = (
-    "max_drop",
-    "max_increase",
-    "max_drop_pct",
-    "max_increase_pct",
-    "min_absolute_change",
-    "min_relative_change",
 )
 
 
