@@ -188,9 +188,14 @@ def iris_config(*, accuracy_min: float | None = None, mlflow: dict[str, Any] | N
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def iris_repo(path: Path, *, workflow: str, config: str) -> tuple[GitRepo, str]:
-    """examples/iris as a repository whose main holds the reference model's metrics."""
+def iris_repo(path: Path, *, workflow: str, config: str, mlci_source: Path) -> tuple[GitRepo, str]:
+    """examples/iris as a repository whose main holds the reference model's metrics.
+
+    Its requirements.txt installs mlci before training (train.py scores with `mlci evaluate`),
+    as examples/iris/requirements.txt does from PyPI, here from the action's checkout.
+    """
     repo = GitRepo(path)
+    repo.write("requirements.txt", f"mlci[sklearn] @ {mlci_source.as_uri()}\n")
     repo.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
     # train.py writes data/ again in the workflow; the reference model's data is the same.
     for name in ("train.py", "schema.yaml"):
@@ -221,10 +226,15 @@ def pull_request_event(
     }
 
 
-def open_pull_request(tmp_path: Path, *, gate_min: float | None = None) -> tuple[GitRepo, str, str]:
+def open_pull_request(
+    tmp_path: Path, *, mlci_source: Path, gate_min: float | None = None
+) -> tuple[GitRepo, str, str]:
     """main with the reference model; a PR that swaps in logistic regression (and a gate)."""
     repo, base = iris_repo(
-        tmp_path / "iris", workflow=template("mlci.yml") + OUTPUTS_JOB, config=iris_config()
+        tmp_path / "iris",
+        workflow=template("mlci.yml") + OUTPUTS_JOB,
+        config=iris_config(),
+        mlci_source=mlci_source,
     )
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("mlci.yaml", iris_config(accuracy_min=gate_min))
@@ -255,7 +265,7 @@ def step_outputs(done: subprocess.CompletedProcess[str], job: str) -> dict[str, 
 def test_pull_request_posts_the_comment_then_updates_it(
     tmp_path: Path, action_source: Path, job_bin: Path
 ) -> None:
-    repo, base, head = open_pull_request(tmp_path)
+    repo, base, head = open_pull_request(tmp_path, mlci_source=action_source)
     artifacts = tmp_path / "artifacts"
     with FakeGitHub(token=TOKEN) as github:
         github.add_pull(REPOSITORY, PR, head_sha=head)
@@ -308,7 +318,7 @@ def test_pull_request_posts_the_comment_then_updates_it(
 def test_a_failing_gate_fails_the_job_and_says_so(
     tmp_path: Path, action_source: Path, job_bin: Path
 ) -> None:
-    repo, base, head = open_pull_request(tmp_path, gate_min=0.99)
+    repo, base, head = open_pull_request(tmp_path, mlci_source=action_source, gate_min=0.99)
     artifacts = tmp_path / "artifacts"
     with FakeGitHub(token=TOKEN) as github:
         github.add_pull(REPOSITORY, PR, head_sha=head)
@@ -335,7 +345,7 @@ def test_a_failing_gate_fails_the_job_and_says_so(
 def test_fork_pull_request_comments_through_workflow_run(
     tmp_path: Path, action_source: Path, job_bin: Path
 ) -> None:
-    repo, base, head = open_pull_request(tmp_path)
+    repo, base, head = open_pull_request(tmp_path, mlci_source=action_source)
     repo.write(".github/workflows/mlci-comment.yml", template("mlci-comment.yml"))
     repo.commit("the workflow_run half")
     head = repo.git("rev-parse", "HEAD")
@@ -402,7 +412,9 @@ def test_deploy_on_merge_promotes_in_mlflow(
     config = iris_config(
         mlflow={"log": True, "experiment": experiment, "model_path": "model.joblib"}
     )
-    repo, before = iris_repo(tmp_path / "iris", workflow=workflow, config=config)
+    repo, before = iris_repo(
+        tmp_path / "iris", workflow=workflow, config=config, mlci_source=action_source
+    )
     repo.write("NOTES.md", "Logistic regression.\n")
     after = repo.commit("merge: logistic regression")
     event = {

@@ -11,7 +11,7 @@ go to data/test.csv.
 from __future__ import annotations
 
 import argparse
-import shutil
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -45,12 +45,10 @@ def write_dataset() -> pd.DataFrame:
 
 
 def mlci() -> list[str]:
-    """The mlci next to this Python, or on PATH."""
-    beside = Path(sys.executable).parent / "mlci"
-    found = str(beside) if beside.exists() else shutil.which("mlci")
-    if found is None:
+    """mlci in this Python: works whether or not its script directory is on PATH."""
+    if importlib.util.find_spec("mlci") is None:
         sys.exit("mlci is not installed: pip install 'mlci[sklearn]'")
-    return [found]
+    return [sys.executable, "-m", "mlci"]
 
 
 def main() -> None:
