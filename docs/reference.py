@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+import mlci.config
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 CONFIG_SOURCE = ROOT / "mlci" / "config.py"
@@ -76,6 +78,8 @@ def _fields(tree: ast.Module) -> dict[str, list[tuple[str, str, str, str]]]:
                 ):
                     doc = " ".join(following.value.value.split())
                 default = ast.unparse(item.value) if item.value is not None else "required"
+                if isinstance(item.value, ast.Name):  # a named constant: show its value
+                    default = repr(getattr(mlci.config, item.value.id))
                 rows.append((item.target.id, ast.unparse(item.annotation), default, doc))
         classes[node.name] = rows
     return classes

@@ -10,18 +10,17 @@ import difflib
 import re
 import types
 import typing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
+from mlci.config_file import DEFAULT_PRECISION, DEFAULT_REMOTE, ConfigFile
 from mlci.errors import ConfigError
 
 if TYPE_CHECKING:
     from mlci.yaml_source import PathKey, YamlDocument
 
-CONFIG_NAMES = ("mlci.yaml", "mlci.yml", ".mlci.yaml", ".mlci.yml")
 CONFIG_VERSION = 1
 
 
@@ -103,7 +102,7 @@ class Metrics(_Section, frozen=True):
     """Parameter files, diffed like `dvc params diff`."""
     dvc: bool | None = None
     """Also read the metrics and params declared in dvc.yaml (default: when dvc.yaml exists)."""
-    precision: int = 5
+    precision: int = DEFAULT_PRECISION
     """Decimals shown in tables (values are rounded for display only)."""
 
     def __post_init__(self) -> None:
@@ -133,7 +132,7 @@ class Baseline(_Section, frozen=True):
     branch: str | None = None
     """Base branch used locally (default: the remote's default branch, else main or master;
     in GitHub Actions, GITHUB_BASE_REF wins)."""
-    remote: str = "origin"
+    remote: str = DEFAULT_REMOTE
     """Remote whose copy of the base branch is preferred (`origin/main`)."""
     rev: str | None = None
     """Pin the base revision instead of using the merge-base."""
@@ -315,34 +314,6 @@ class Config(_Section, frozen=True):
     gates: list[Gate] = []
     report: ReportOptions = ReportOptions()
     mlflow: MlflowOptions = MlflowOptions()
-
-
-@dataclass(frozen=True)
-class ConfigFile:
-    """A loaded config and where it lives; relative paths in it are relative to `root`."""
-
-    config: Config
-    path: Path | None
-
-    @property
-    def root(self) -> Path:
-        return self.path.parent if self.path else Path.cwd()
-
-    def resolve(self, relative: str) -> Path:
-        return self.root / relative
-
-
-def find_config(start: Path) -> Path | None:
-    """The nearest config file in `start` or its parents, stopping at the repository top."""
-    directory = start.resolve()
-    while True:
-        for name in CONFIG_NAMES:
-            candidate = directory / name
-            if candidate.is_file():
-                return candidate
-        if (directory / ".git").exists() or directory.parent == directory:
-            return None
-        directory = directory.parent
 
 
 def load_config(path: Path) -> ConfigFile:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import Invoker
 
-from mlci.config import Config, find_config, json_schema, load_config
+from mlci.config import Config, json_schema, load_config
+from mlci.config_file import find_config
 from mlci.errors import ConfigError
 
 BAD_CONFIGS = [

@@ -272,3 +272,48 @@ def test_diff_never_touches_the_work_tree(mlci: Invoker, pr_repo: GitRepo) -> No
 )
 def test_direction_from_common_names(name: str, direction: str | None) -> None:
     assert infer_direction(name) == direction
+
+
+@pytest.fixture
+def dvc_project(git_repo: GitRepo) -> GitRepo:
+    """A DVC-style project with no mlci.yaml: dvc.yaml declares the metrics and params; the
+    feature branch forked from main, which moved on."""
+    git_repo.write("dvc.yaml", "metrics:\n  - metrics.json\nparams:\n  - params.yaml\n")
+    git_repo.write("metrics.json", '{"accuracy": 0.912345678, "loss": 0.40}')
+    git_repo.write("params.yaml", "lr: 0.1\n")
+    git_repo.commit("base")
+    git_repo.git("checkout", "-q", "-b", "feature")
+    git_repo.write("metrics.json", '{"accuracy": 0.934567891, "loss": 0.45}')
+    git_repo.write("params.yaml", "lr: 0.05\n")
+    git_repo.commit("feature work")
+    git_repo.git("checkout", "-q", "main")
+    git_repo.write("metrics.json", '{"accuracy": 0.99, "loss": 0.01}')
+    git_repo.commit("main moves on")
+    git_repo.git("checkout", "-q", "feature")
+    git_repo.write("metrics.json", '{"accuracy": 0.95, "loss": 0.3}')  # uncommitted work
+    return git_repo
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--md",), ("--json",), (), ("--params",), ("--md", "--all"), ("HEAD~1", "--md")],
+)
+def test_no_config_means_every_default(
+    mlci: Invoker, dvc_project: GitRepo, args: tuple[str, ...]
+) -> None:
+    # Without mlci.yaml the config model is never loaded; the result must be what a config file
+    # that leaves every setting at its default gives.
+    without = mlci("diff", *args, cwd=dvc_project.path)
+    dvc_project.write("mlci.yaml", "version: 1\n")
+    with_defaults = mlci("diff", *args, cwd=dvc_project.path)
+    assert without.exit_code == with_defaults.exit_code == 0, without.stderr
+    assert without.stdout == with_defaults.stdout
+    assert "accuracy" in without.stdout or "lr" in without.stdout
+
+
+def test_no_config_base_is_the_merge_base(mlci: Invoker, dvc_project: GitRepo) -> None:
+    result = mlci("diff", "--md", cwd=dvc_project.path)
+    assert result.exit_code == 0, result.stderr
+    assert "| metrics.json | accuracy | 0.91235 | 0.95 | +0.03765 | +4.13% | ▲ better |" in (
+        result.stdout
+    )

@@ -15,12 +15,12 @@ from mlci.errors import ConfigError
 from mlci.report.markdown import (
     COMMENT_BUDGET,
     COMMENT_LIMIT,
-    escape_markdown,
     mermaid_label,
     render_comment,
     render_fitted,
     render_markdown_report,
 )
+from mlci.report.markdown_text import escape_markdown
 from mlci.report.model import (
     CheckFailure,
     DatasetResult,
@@ -261,6 +261,20 @@ def test_hostile_names_render_as_text() -> None:
 )
 def test_escape_markdown(text: str, escaped: str) -> None:
     assert escape_markdown(text) == escaped
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [*"\r\n\t\x00\x1f\x7f\x9f\u2028\u2029\u200e\u202e\u2066&<>\\`*_[]#|~$@", "://", "gh-1", "WWW."],
+)
+def test_escape_markdown_never_skips_text_it_must_change(trigger: str) -> None:
+    # Cells without any of these characters skip the substitutions (most cells are numbers).
+    assert escape_markdown(f"a {trigger} b") != f"a {trigger} b"
+
+
+@pytest.mark.parametrize("text", ["0.77052", "-19.11%", "▲ better", "eval.yaml", "-", "NaN", ""])
+def test_escape_markdown_leaves_plain_cells_alone(text: str) -> None:
+    assert escape_markdown(text) == text
 
 
 def test_mermaid_chart_shows_how_much_each_metric_moved() -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import GitRepo, Invoker
 
-from mlci.config import ConfigFile, default_config
+from mlci.config import default_config
+from mlci.config_file import ConfigFile
 from mlci.integrations.mlflow import (
     display_uri,
     experiment_for,

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlci.checks.direction import Direction, infer_direction
-from mlci.config import ConfigFile
+from mlci.config_file import DEFAULT_REMOTE, ConfigFile
 from mlci.errors import MlciError
 from mlci.sources.git import BaseRevision, Git, default_base
 from mlci.sources.metrics import FileSource, Kind, MetricSet, load_metrics
 
-if TYPE_CHECKING:  # the report model is imported only by the steps that fill it
+if TYPE_CHECKING:  # the model and the report are loaded only by the steps that use them
+    from mlci.config import Baseline
     from mlci.report.model import Report
 
 
@@ -49,11 +50,13 @@ class CheckContext:
 
     @property
     def source(self) -> FileSource:
-        metrics = self.config.config.metrics
         if self.targets is not None:
             return FileSource(
                 root=self.config.root, files=self.targets, params=self.targets, dvc=False
             )
+        if not self.config.explicit:  # every default: what dvc.yaml declares
+            return FileSource(root=self.config.root)
+        metrics = self.config.config.metrics
         return FileSource(
             root=self.config.root,
             files=tuple(metrics.files),
@@ -61,23 +64,29 @@ class CheckContext:
             dvc=metrics.dvc,
         )
 
+    @property
+    def _baseline(self) -> Baseline | None:
+        """The configured baseline; None when nothing is configured, so that `mlci diff` in a
+        project without mlci.yaml never loads the config model."""
+        return self.config.config.baseline if self.config.explicit else None
+
     def base_revision(self) -> BaseRevision:
         if self._base is None:
-            baseline = self.config.config.baseline
+            baseline = self._baseline
             self._base = default_base(
                 self.git,
-                branch=baseline.branch,
-                remote=baseline.remote,
+                branch=baseline.branch if baseline else None,
+                remote=baseline.remote if baseline else DEFAULT_REMOTE,
                 env=self.env,
-                rev=self.base_override or baseline.rev,
+                rev=self.base_override or (baseline.rev if baseline else None),
             )
         return self._base
 
     def base_label(self) -> str:
-        baseline = self.config.config.baseline
-        if self.base_override is None and baseline.source == "files":
+        baseline = self._baseline
+        if self.base_override is None and baseline and baseline.source == "files":
             return f"{baseline.dir}/"
-        if self.base_override is None and baseline.source == "mlflow":
+        if self.base_override is None and baseline and baseline.source == "mlflow":
             return self.base_metrics().label  # the run or model version, e.g. models:/m@champion
         return self.base_revision().label
 
@@ -99,8 +108,8 @@ class CheckContext:
     def base_metrics(self, kind: Kind = "metrics") -> MetricSet:
         key = ("base", kind)
         if key not in self._metrics:
-            baseline = self.config.config.baseline
-            if self.base_override is None and baseline.source == "files":
+            baseline = self._baseline
+            if self.base_override is None and baseline and baseline.source == "files":
                 assert baseline.dir is not None
                 snapshot = FileSource(
                     root=self.config.resolve(baseline.dir),
@@ -110,7 +119,7 @@ class CheckContext:
                 )
                 found = load_metrics(snapshot, None, kind=kind)
                 found.label = self.base_label()
-            elif self.base_override is None and baseline.source == "mlflow":
+            elif self.base_override is None and baseline and baseline.source == "mlflow":
                 from mlci.integrations.mlflow_baseline import load_mlflow_baseline
 
                 found = load_mlflow_baseline(self, kind)
@@ -123,7 +132,7 @@ class CheckContext:
 
     def direction_of(self, path: str, name: str) -> Direction | None:
         """A metric's direction: from a gate that names it, else guessed from the name."""
-        for gate in self.config.config.gates:
+        for gate in self.config.config.gates if self.config.explicit else ():
             if gate.metric == name and gate.path in (None, path):
                 if gate.direction is not None:
                     return gate.direction

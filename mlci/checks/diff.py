@@ -12,7 +12,7 @@ from mlci.sources.metric_files import flatten
 from mlci.sources.metrics import MetricSet
 
 if TYPE_CHECKING:
-    from mlci.report.model import MetricChange, Verdict
+    from mlci.report.metric_change import MetricChange, Verdict
 
 DvcDiff = dict[str, dict[str, dict[str, Any]]]
 DirectionOf = Callable[[str, str], Direction | None]
@@ -101,7 +101,7 @@ def metric_changes(
 def _change(
     path: str, name: str, values: dict[str, Any], direction: Direction | None
 ) -> MetricChange:
-    from mlci.report.model import MetricChange
+    from mlci.report.metric_change import MetricChange
 
     old, new, diff = values["old"], values["new"], values.get("diff")
     relative = None

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci.checks.direction import Direction, infer_direction
-from mlci.config import ConfigFile, Gate, Significance
+from mlci.config import Gate, Significance
+from mlci.config_file import ConfigFile
 from mlci.errors import MlciError
 from mlci.report.model import GateResult, GateStatus, Problem
 from mlci.sources.metrics import MetricSet

@@ -18,7 +18,7 @@ from mlci.cli.state import CliState, pass_state
 from mlci.errors import InputFileError, MlciError
 
 if TYPE_CHECKING:
-    from mlci.config import ConfigFile
+    from mlci.config_file import ConfigFile
     from mlci.report.model import Report
 
 F = TypeVar("F", bound=Callable[..., Any])

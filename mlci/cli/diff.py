@@ -7,6 +7,7 @@ import json
 import click
 
 from mlci.cli.state import CliState, pass_state
+from mlci.config_file import DEFAULT_PRECISION, ConfigFile
 
 
 @click.command()
@@ -57,7 +58,6 @@ def diff(
     """
     from mlci.checks.check import CheckContext
     from mlci.checks.diff import dvc_diff, metric_changes, no_direction
-    from mlci.report.tables import metric_table
     from mlci.sources.metrics import Kind
 
     chosen = "json" if as_json else "markdown" if as_md else output_format or "text"
@@ -70,6 +70,8 @@ def diff(
     if chosen == "json":
         click.echo(json.dumps(dvc_diff(old, new, with_unchanged=show_all)))
         return 0
+    from mlci.report.tables import metric_table
+
     direction_of = no_direction if params else context.direction_of
     changes = metric_changes(old, new, direction_of=direction_of, with_unchanged=show_all)
     table = metric_table(
@@ -77,12 +79,12 @@ def diff(
         title="",
         base=old.label,
         head=new.label,
-        precision=precision if precision is not None else config.config.metrics.precision,
+        precision=precision if precision is not None else _precision(config),
         with_change=not params,
         with_path=not no_path,
     )
     if chosen == "markdown":
-        from mlci.report.markdown import markdown_table
+        from mlci.report.markdown_text import markdown_table
 
         click.echo(markdown_table(table))
     elif table.rows:
@@ -90,3 +92,7 @@ def diff(
 
         click.echo(plain_table(table).split("\n", 1)[1], nl=False)
     return 0
+
+
+def _precision(config: ConfigFile) -> int:
+    return config.config.metrics.precision if config.explicit else DEFAULT_PRECISION

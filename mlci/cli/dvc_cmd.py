@@ -44,7 +44,7 @@ def changes(state: CliState, a_rev: str | None, b_rev: str | None, output_format
         return 0
     table = data_change_table(found)
     if output_format == "markdown":
-        from mlci.report.markdown import markdown_table
+        from mlci.report.markdown_text import markdown_table
 
         click.echo(markdown_table(table))
     elif found:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mlci.cli.state import resolve_format, stdout_is_terminal, write_output
-from mlci.config import ConfigFile
+from mlci.config_file import ConfigFile
 from mlci.report.model import Report
 from mlci.report.render import RENDERERS, RenderOptions
 

@@ -118,7 +118,7 @@ def diff_command(
                 ]
             )
         if output_format == "markdown":
-            from mlci.report.markdown import markdown_table
+            from mlci.report.markdown_text import markdown_table
 
             click.echo(f"#### {table.title}\n\n" + markdown_table(table))
         elif changes:

@@ -7,14 +7,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
+from mlci.config_file import ConfigFile, find_config
 from mlci.errors import ConfigError, InputFileError
-
-if TYPE_CHECKING:
-    from mlci.config import ConfigFile
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,16 +24,16 @@ class CliState:
 
     def config(self, *, required: bool = True) -> ConfigFile:
         """The given config, or the nearest mlci.yaml up from the current directory."""
-        from mlci.config import default_config, find_config, load_config
-
         path = self.config_path or find_config(Path.cwd())
         if path is None:
             if not required:
-                return default_config()
+                return ConfigFile()
             raise ConfigError(
                 f"no mlci.yaml found in {Path.cwd()} or its parents",
                 hint="create one with `mlci init`, or pass -c FILE",
             )
+        from mlci.config import load_config
+
         return load_config(path)
 
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from mlci import __version__
-from mlci.config import ConfigFile
+from mlci.config_file import ConfigFile
 from mlci.errors import GitError, MlciError
 from mlci.extras import require
 from mlci.integrations.provenance import Provenance

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlci.checks.gates import BASELINE_RULES
-from mlci.config import Config, ConfigFile, MlflowBaseline
+from mlci.config import Config, MlflowBaseline
+from mlci.config_file import ConfigFile
 from mlci.errors import ConfigError
 from mlci.integrations.mlflow import (
     PREDICTIONS_DIR,

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlci.config import ConfigFile
+from mlci.config_file import ConfigFile
 from mlci.errors import InputFileError
 from mlci.integrations.mlflow import (
     MODEL_DIR,

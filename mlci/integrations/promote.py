@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from mlci.config import ConfigFile, Significance
+from mlci.config import Significance
+from mlci.config_file import ConfigFile
 from mlci.integrations.mlflow import (
     MODEL_DIR,
     MlflowError,

@@ -11,29 +11,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from mlci import __version__
+from mlci.report.metric_change import MetricChange
 
 REPORT_SCHEMA_VERSION = 1
 
-Scalar = bool | int | float | str
 GateStatus = Literal["passed", "failed", "warned", "skipped"]
 DatasetStatus = Literal["valid", "invalid", "error"]
-Verdict = Literal["improved", "regressed", "unchanged", "changed", "added", "removed"]
-
-
-@dataclass
-class MetricChange:
-    """One metric (or param) on both sides of a diff. `None` means absent on that side."""
-
-    path: str
-    name: str
-    old: Scalar | None
-    new: Scalar | None
-    diff: float | None = None
-    """new - old, when both are numbers."""
-    relative: float | None = None
-    """diff / |old|, when both are numbers and old is not zero."""
-    direction: Literal["higher", "lower"] | None = None
-    verdict: Verdict = "changed"
 
 
 @dataclass

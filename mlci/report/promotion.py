@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from mlci.report.markdown import escape_markdown, markdown_table
+from mlci.report.markdown_text import escape_markdown, markdown_table
 from mlci.report.render import plain_table
 from mlci.report.tables import Table, gate_table
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlci.report.model import DataChange, DatasetResult, GateResult, MetricChange, Report
+if TYPE_CHECKING:  # tables only read the model: `mlci diff` builds its table without loading it
+    from mlci.report.metric_change import MetricChange
+    from mlci.report.model import DataChange, DatasetResult, GateResult, Report
 
 MISSING = "-"
 ARROWS = {"improved": "▲ better", "regressed": "▼ worse", "added": "new", "removed": "gone"}

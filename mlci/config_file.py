@@ -1,0 +1,64 @@
+"""Where mlci.yaml lives and the settings in it, loaded only when there is a file.
+
+Apart from the config model (`mlci.config`) so that commands that work without a config file,
+such as `mlci diff` in a DVC project, never load the model and its validation library.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlci.config import Config
+
+CONFIG_NAMES = ("mlci.yaml", "mlci.yml", ".mlci.yaml", ".mlci.yml")
+DEFAULT_PRECISION = 5
+"""Decimals shown in metric tables (`metrics.precision`)."""
+DEFAULT_REMOTE = "origin"
+"""Remote whose copy of the base branch is preferred (`baseline.remote`)."""
+
+
+class ConfigFile:
+    """A loaded config and where it lives; relative paths in it are relative to `root`.
+
+    Without a file and without settings it stands for every default: `explicit` is false and
+    the default `Config` is built only if something asks for it.
+    """
+
+    def __init__(self, config: Config | None = None, path: Path | None = None) -> None:
+        self._config = config
+        self.path = path
+        self.explicit = config is not None
+        """Settings were read from a file or given; false: every setting is its default."""
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from mlci.config import Config
+
+            self._config = Config()
+        return self._config
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, relative: str) -> Path:
+        return self.root / relative
+
+    def __repr__(self) -> str:
+        return f"ConfigFile(path={self.path!r}, explicit={self.explicit})"
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest config file in `start` or its parents, stopping at the repository top."""
+    directory = start.resolve()
+    while True:
+        for name in CONFIG_NAMES:
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate
+        if (directory / ".git").exists() or directory.parent == directory:
+            return None
+        directory = directory.parent
