@@ -12,12 +12,15 @@ includes interpreter start and imports, peak RSS comes from wait4() of that proc
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -165,14 +168,30 @@ except SchemaErrors as errors:
 }
 
 
-def measure(command: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB, exit code) of one fresh process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, process.returncode
+@dataclass
+class Run:
+    wall: float
+    """Seconds, whole process."""
+    rss: float
+    """Peak resident set, MiB."""
+    code: int
+    phases: dict[str, float]
+    """mlci's own `seconds` (read, validate) from its JSON report; empty for the peers."""
+
+
+def measure(command: list[str]) -> Run:
+    """One fresh process: wall time, peak RSS and exit code, and mlci's phase times."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        text = out.read()
+    phases: dict[str, float] = {}
+    if text.startswith(b"{"):
+        phases = json.loads(text)["datasets"][0].get("seconds", {})
+    return Run(wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), phases)
 
 
 def cases(paths: dict[str, Path], chunksize: int) -> list[tuple[str, str, str, list[str]]]:
@@ -250,22 +269,34 @@ def main() -> None:
         rss: dict[tuple[str, str], float] = {}
         planned = cases(paths, args.chunksize)
         # Interleaved: run 1 of every case, then run 2, ..., so load hits every tool alike.
-        results: dict[int, list[tuple[float, float, int]]] = {i: [] for i in range(len(planned))}
+        results: dict[int, list[Run]] = {i: [] for i in range(len(planned))}
         for _ in range(args.repeat):
             for index, (_group, _engine, _tool, command) in enumerate(planned):
                 results[index].append(measure(command))
+        phases: dict[str, dict[str, float]] = {}
         for index, (group, _engine, tool, _command) in enumerate(planned):
             runs = results[index]
-            wall = statistics.median(r[0] for r in runs)
-            peak = statistics.median(r[1] for r in runs)
-            code = runs[-1][2]
+            wall = statistics.median(run.wall for run in runs)
+            peak = statistics.median(run.rss for run in runs)
+            code = runs[-1].code
             walls[(group, tool)] = wall
             rss[(group, tool)] = peak
+            if tool == "mlci validate":
+                phases[group] = {
+                    name: statistics.median(run.phases[name] for run in runs)
+                    for name in ("read", "validate")
+                }
             if tool == "pandera API":
                 api_wall[group] = wall
             base = api_wall.get(group)
             versus = f"{(wall / base - 1) * 100:+.1f}%" if base and tool != "pandera API" else ""
             print(f"| {group} | {tool} | {wall:.2f} | {peak:.0f} | {code} | {versus} |", flush=True)
+        print("\nInside mlci validate (its report's `seconds`, medians):\n")
+        print("| data | engine | read (s) | validate (s) |")
+        print("| --- | --- | ---: | ---: |")
+        for group, seconds in phases.items():
+            fmt, engine = group.split(" / ")
+            print(f"| {fmt} | {engine} | {seconds['read']:.2f} | {seconds['validate']:.2f} |")
         ratio = walls[("csv / pandas", "mlci validate")] / walls[("csv / polars", "mlci validate")]
         ratio_pq = (
             walls[("parquet / pandas", "mlci validate")]
@@ -273,9 +304,15 @@ def main() -> None:
         )
         chunked = next(v for (g, _t), v in rss.items() if g == "csv / pandas, chunked")
         whole = rss[("csv / pandas", "mlci validate")]
+        validation = {
+            fmt: phases[f"{fmt} / pandas"]["validate"] / phases[f"{fmt} / polars"]["validate"]
+            for fmt in ("csv", "parquet")
+        }
         print(
             f"\npolars vs pandas (mlci validate): {ratio:.1f}x faster on CSV, {ratio_pq:.1f}x on "
-            f"Parquet; chunked CSV peak RSS {chunked:.0f} MiB = {chunked / whole:.2f} of the "
+            f"Parquet, whole process; validation alone {validation['csv']:.1f}x on CSV, "
+            f"{validation['parquet']:.1f}x on Parquet; chunked CSV peak RSS {chunked:.0f} MiB = "
+            f"{chunked / whole:.2f} of the "
             f"whole-file load ({whole:.0f} MiB). Load average now: {os.getloadavg()[0]:.2f}\n",
             flush=True,
         )

@@ -187,6 +187,25 @@ def test_chunked_equals_whole_file(mlci: Invoker, synthetic: Path, chunksize: in
         assert [c["row"] for c in failure["cases"]] == [c["row"] for c in same["cases"]]
 
 
+@pytest.mark.parametrize(
+    ("args", "phases"),
+    [
+        (("--engine", "pandas"), {"read", "validate"}),
+        (("--engine", "polars", "--schema", "polars.yaml"), {"read", "validate"}),
+        (("--chunksize", "97"), {"read", "validate"}),
+    ],
+)
+def test_report_times_reading_and_validating(
+    mlci: Invoker, synthetic: Path, args: tuple[str, ...], phases: set[str]
+) -> None:
+    # Which engine pays off shows in the report: the time to read and the time pandera took.
+    report = run_json(mlci, "data.csv", "--schema", "schema.yaml", *args, cwd=synthetic)
+    seconds = report["datasets"][0]["seconds"]
+    assert set(seconds) == phases
+    assert all(isinstance(value, float) and value >= 0 for value in seconds.values())
+    assert seconds["validate"] > 0
+
+
 def test_chunked_jsonl_and_parquet(mlci: Invoker, synthetic: Path) -> None:
     whole = mlci_counts(run_json(mlci, "data.csv", "--schema", "schema.yaml", cwd=synthetic))
     for name in ("data.jsonl", "data.parquet"):

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,6 +47,35 @@ class ValidationOptions:
     """Validate in chunks of this many rows (pandas engine; CSV, TSV, JSON Lines, Parquet)."""
 
 
+class Stopwatch:
+    """Wall time per phase of a validation (`read`, `validate`), summed over chunks."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    def each(self, name: str, items: Iterable[Any]) -> Iterator[Any]:
+        """`items`, with the time spent producing them (reading chunks) counted as `name`."""
+        iterator = iter(items)
+        while True:
+            with self.phase(name):
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+            yield item
+
+    def rounded(self) -> dict[str, float]:
+        return {name: round(value, 3) for name, value in self.seconds.items()}
+
+
 @dataclass
 class Validated:
     result: DatasetResult
@@ -72,15 +103,19 @@ def validate_file(
                 "or use `engine: pandas`",
             )
         return _validate_chunked(data, schema, name, path_label, options, progress)
+    clock = Stopwatch()
     if progress:
         progress.stage(f"reading {data.path.name}")
-    frame = read_frame(data, options.engine)
+    with clock.phase("read"):
+        frame = read_frame(data, options.engine)
     if progress:
         progress.stage(f"validating {data.path.name}")
     collector = FailureCollector(options.max_failures)
-    collector.add(run_pandera(schema.schema, frame))
+    with clock.phase("validate"):
+        collector.add(run_pandera(schema.schema, frame))
     rows, columns = frame.shape
     result = _result(name, path_label, schema, collector, data, int(rows), int(columns))
+    result.seconds = clock.rounded()
     kept = None
     if keep_frame:
         kept = frame.to_pandas() if options.engine == "polars" else frame
@@ -275,7 +310,6 @@ def _validate_chunked(
     options: ValidationOptions,
     progress: Progress | None,
 ) -> Validated:
-    import numpy as np
     import pandas as pd
 
     assert options.chunksize is not None
@@ -293,23 +327,37 @@ def _validate_chunked(
     }
     rows = 0
     columns = 0
-    for chunk in chunks:
+    clock = Stopwatch()
+    for chunk in clock.each("read", chunks):
         if rows == 0:
             columns = chunk.shape[1]
         for name, dtype in floats.items():
             if name in chunk and pd.api.types.is_integer_dtype(chunk[name].dtype):
                 chunk[name] = chunk[name].astype(dtype)
         rows += len(chunk)
-        collector.add(run_pandera(chunk_schema, chunk))
-        for unique in unique_sets:
-            present = [column for column in unique.columns if column in chunk]
-            if len(present) == len(unique.columns) or (unique.frame_level and present):
-                unique.columns = present if unique.frame_level else unique.columns
-                hashed = pd.util.hash_pandas_object(chunk[present], index=False)
-                unique.hashes.append(hashed.to_numpy())
+        with clock.phase("validate"):
+            collector.add(run_pandera(chunk_schema, chunk))
+            for unique in unique_sets:
+                present = [column for column in unique.columns if column in chunk]
+                if len(present) == len(unique.columns) or (unique.frame_level and present):
+                    unique.columns = present if unique.frame_level else unique.columns
+                    hashed = pd.util.hash_pandas_object(chunk[present], index=False)
+                    unique.hashes.append(hashed.to_numpy())
         if progress:
             progress.advance(min(bytes_read(), size))
-    repeated: set[int] = set()
+    with clock.phase("validate"):  # which hashes repeat, then pandera judges those rows
+        candidates = _repeated_hashes(unique_sets)
+        if candidates:
+            _judge_repeats(data, schema, unique_sets, candidates, options, collector)
+    result = _result(name, path_label, schema, collector, data, rows, columns)
+    result.seconds = clock.rounded()
+    return Validated(result=result)
+
+
+def _repeated_hashes(unique_sets: list[_UniqueSet]) -> dict[int, Any]:
+    """For each uniqueness rule (by number), the sorted rows whose hash occurs more than once."""
+    import numpy as np
+
     candidates: dict[int, Any] = {}
     for number, unique in enumerate(unique_sets):
         if not unique.hashes:
@@ -324,10 +372,7 @@ def _validate_chunked(
         mask[:-1] |= same
         if mask.any():
             candidates[number] = np.sort(order[mask])
-            repeated.update(candidates[number].tolist())
-    if repeated:
-        _judge_repeats(data, schema, unique_sets, candidates, options, collector)
-    return Validated(result=_result(name, path_label, schema, collector, data, rows, columns))
+    return candidates
 
 
 def _split_uniqueness(schema: Any) -> tuple[Any, list[_UniqueSet]]:

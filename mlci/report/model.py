@@ -84,6 +84,9 @@ class DatasetResult:
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     """Schema changes, data summary and drift against the base (filled by the data checks)."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each phase: `read` (the file into a frame) and `validate` (pandera), summed
+    over chunks; it differs from run to run."""
 
 
 @dataclass
