@@ -543,6 +543,35 @@ def test_line_map_skips_blank_lines_and_follows_quoted_newlines(tmp_path: Path) 
     line_map.close()
 
 
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_line_map_agrees_with_the_csv_module(
+    tmp_path: Path, seed: int, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Mostly plain lines (the fast path counts newlines), with quoted newlines, blank lines and
+    # CRLF here and there (the careful path); small blocks put boundaries everywhere.
+    rng = np.random.default_rng(seed)
+    lines = ["a,b"]
+    for number in range(300):
+        kind = rng.integers(0, 20)
+        if kind == 0:
+            lines.append(f'{number},"two\nlines"')
+        elif kind == 1:
+            lines.append("")
+        elif kind == 2:
+            lines.append(f"{number},crlf\r")
+        else:
+            lines.append(f"{number},{'x' * int(rng.integers(1, 12))}")
+    text = "\n".join(lines) + ("\n" if seed % 2 else "")
+    path = tmp_path / "d.csv"
+    path.write_bytes(text.encode())
+    monkeypatch.setattr(LineMap, "BLOCK", block)
+    line_map = LineMap(DataFile(path=path, format="csv"))
+    rows = list(range(0, 320))
+    assert line_map._lines_quickly(rows) == line_map._lines_slowly(rows)
+    line_map.close()
+
+
 def _pandera_failures(schema: Any, frame: Any) -> Any:
     try:
         schema.validate(frame, lazy=True)
