@@ -86,3 +86,71 @@ def test_check_base_flag_pins_the_revision(mlci: Invoker, git_repo: GitRepo) -> 
 def test_plain_text_when_piped_has_no_escape_codes(mlci: Invoker, iris: Path) -> None:
     result = mlci("check", cwd=iris)
     assert "\x1b[" not in result.stdout
+
+
+class RecordingProgress:
+    def __init__(self) -> None:
+        self.stages: list[str] = []
+
+    def stage(self, description: str, total: int | None = None) -> None:
+        self.stages.append(description)
+
+    def advance(self, completed: int) -> None:
+        pass
+
+
+def test_check_tells_its_progress_what_it_reads_and_validates(iris: Path) -> None:
+    from mlci.checks.check import CheckContext, run_check
+    from mlci.config import load_config
+
+    progress = RecordingProgress()
+    config = load_config(iris / "mlci.yaml")
+    report = run_check(CheckContext(config=config, progress=progress))
+    assert report.status == "passed"
+    names = {dataset.path.rsplit("/", 1)[-1] for dataset in report.datasets}
+    assert names
+    for name in names:
+        assert f"reading {name}" in progress.stages
+        assert f"validating {name}" in progress.stages
+
+
+def _stderr_on_a_terminal(command: list[str], cwd: Path, **env: str) -> bytes:
+    """Run `command` with stderr on a pseudo-terminal; what it wrote there."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR")}
+    environment.update(TERM="xterm-256color", **env)
+    with subprocess.Popen(
+        [sys.executable, "-m", "mlci", *command],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env=environment,
+    ) as process:
+        os.close(follower)
+        written = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closes when the process ends
+                break
+            if not chunk:
+                break
+            written += chunk
+        process.wait(timeout=120)
+    os.close(leader)
+    return written
+
+
+HIDE_CURSOR = b"\x1b[?25l"
+"""rich hides the cursor while a progress bar is live, however briefly it is shown."""
+
+
+@pytest.mark.parametrize("command", [["check"], ["validate"]])
+def test_progress_bar_on_a_terminal_and_never_in_ci(iris: Path, command: list[str]) -> None:
+    assert HIDE_CURSOR in _stderr_on_a_terminal(command, iris)
+    assert HIDE_CURSOR not in _stderr_on_a_terminal(command, iris, CI="true")

@@ -567,7 +567,7 @@ def test_line_map_agrees_with_the_csv_module(
     path.write_bytes(text.encode())
     monkeypatch.setattr(LineMap, "BLOCK", block)
     line_map = LineMap(DataFile(path=path, format="csv"))
-    rows = list(range(0, 320))
+    rows = list(range(320))
     assert line_map._lines_quickly(rows) == line_map._lines_slowly(rows)
     line_map.close()
 

@@ -19,6 +19,7 @@ from mlci.sources.git import BaseRevision, Git, default_base
 from mlci.sources.metrics import FileSource, Kind, MetricSet, load_metrics
 
 if TYPE_CHECKING:  # the model and the report are loaded only by the steps that use them
+    from mlci.checks.validate import Progress
     from mlci.config import Baseline
     from mlci.report.model import Report
 
@@ -36,6 +37,8 @@ class CheckContext:
     targets: tuple[str, ...] | None = None
     """`mlci diff --targets`: these files instead of the configured and dvc.yaml ones."""
     git_factory: Callable[[Path], Git] = Git
+    progress: Progress | None = None
+    """Told what long steps (reading and validating data) are doing: a bar on a terminal."""
     _git: Git | None = field(default=None, init=False, repr=False)
     _base: BaseRevision | None = field(default=None, init=False, repr=False)
     _metrics: dict[tuple[str, Kind], MetricSet] = field(

@@ -119,11 +119,13 @@ def add_runs(report: Report, runs: list[DatasetRun], check: str) -> None:
             )
 
 
-def datasets_step(context: CheckContext, report: Report, progress: Progress | None = None) -> None:
+def datasets_step(context: CheckContext, report: Report) -> None:
     """Validate every configured dataset; compare with the base where `compare_base` is on."""
     for dataset in context.config.config.datasets:
         keep = dataset.compare_base and dataset.chunksize is None
-        runs = validate_dataset(dataset, context.config.root, progress=progress, keep_frames=keep)
+        runs = validate_dataset(
+            dataset, context.config.root, progress=context.progress, keep_frames=keep
+        )
         add_runs(report, runs, "datasets")
         if not dataset.compare_base:
             continue

@@ -33,10 +33,12 @@ def check(
     """
     from mlci.checks.check import CheckContext, run_check
     from mlci.cli.output import emit_report
+    from mlci.cli.progress import progress_bar
 
     # A DVC repository needs no mlci.yaml: metrics and params come from its dvc.yaml.
     config = state.config(required=not (Path.cwd() / "dvc.yaml").is_file())
-    report = run_check(CheckContext(config=config, base_override=base))
+    with progress_bar() as progress:
+        report = run_check(CheckContext(config=config, base_override=base, progress=progress))
     if github.report_id:
         report.report_id = github.report_id
     with untrusted_log(github):
