@@ -282,8 +282,11 @@ def main() -> None:
             walls[(group, tool)] = wall
             rss[(group, tool)] = peak
             if tool == "mlci validate":
+                reported = [run.phases for run in runs if run.phases]
+                if len(reported) < len(runs):
+                    sys.exit(f"{group}: mlci validate wrote no JSON report (exit {code})")
                 phases[group] = {
-                    name: statistics.median(run.phases[name] for run in runs)
+                    name: statistics.median(seconds[name] for seconds in reported)
                     for name in ("read", "validate")
                 }
             if tool == "pandera API":
