@@ -410,3 +410,57 @@ def test_sizes_are_human_readable() -> None:
     ]
     assert short_hash("0123456789abcdef.dir") == "01234567.dir"
     assert short_hash(None) == "-"
+
+
+DATASET_CONFIG = """\
+datasets:
+  - name: people
+    path: data/people.csv
+    schema: schema.yaml
+    drift:
+      max_psi: 0.2
+"""
+
+
+def test_dataset_tracked_by_dvc_is_compared_with_the_base_through_dvc(
+    mlci: Invoker, tmp_path: Path
+) -> None:
+    from test_datasets_check import people, schema
+
+    # git holds only data/people.csv.dvc: the base's data comes from DVC (cache, else remote).
+    repo = DvcRepo(tmp_path / "repo", tmp_path / "remote")
+    repo.write("mlci.yaml", DATASET_CONFIG)
+    schema().to_yaml(repo.path / "schema.yaml")
+    (repo.path / "data").mkdir()
+    people(400).to_csv(repo.path / "data/people.csv", index=False)
+    repo.dvc("add", "-q", "data/people.csv")
+    repo.commit("base data")
+    repo.dvc("push", "-q")
+    repo.git("checkout", "-q", "-b", "feature")
+    people(400, shift=15).to_csv(repo.path / "data/people.csv", index=False)
+    repo.dvc("add", "-q", "data/people.csv")
+    repo.commit("new data")
+    repo.dvc("push", "-q")
+
+    result = mlci("check", "--format", "json", "--base", "main", cwd=repo.path)
+    report = json.loads(result.stdout)
+    (dataset,) = report["datasets"]
+    changes = dataset["details"]["data_changes"]
+    assert (changes["status"], changes["base_from"]) == ("compared", "dvc")
+    (psi,) = [g for g in report["gates"] if g["rule"] == "max_psi"]
+    assert psi["status"] == "failed"  # the city mix moved
+    assert result.exit_code == 1
+
+    # A fresh clone (CI after actions/checkout): the data is not there; say how to get it.
+    clone = _clone(repo, tmp_path)
+    result = mlci("check", "--format", "json", "--base", "origin/main", cwd=clone.path)
+    assert result.exit_code == 2
+    assert (
+        "data/people.csv: data file is tracked by DVC and not in the work tree "
+        "(run `dvc pull data/people.csv` first; in a workflow, after the checkout step)"
+    ) in result.stderr
+    clone.dvc("pull", "-q", "data/people.csv")
+    result = mlci("check", "--format", "json", "--base", "origin/main", cwd=clone.path)
+    report = json.loads(result.stdout)
+    assert report["datasets"][0]["details"]["data_changes"]["base_from"] == "dvc"  # the remote
+    assert result.exit_code == 1, result.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci.config import Dataset
-from mlci.errors import MlciError
+from mlci.errors import InputFileError, MlciError
 from mlci.report.model import DatasetResult, GateResult, Problem, Report
 
 if TYPE_CHECKING:
@@ -85,6 +85,12 @@ def validate_dataset(
         shown = display_path(path)
         file_name = name if len(paths) == 1 else f"{name} ({shown})"
         try:
+            if not path.exists() and (tracked := _dvc_tracked(path)) is not None:
+                raise InputFileError(
+                    "data file is tracked by DVC and not in the work tree",
+                    path=path,
+                    hint=f"run `dvc pull {tracked[1]}` first; in a workflow, after the checkout step",
+                )
             data = open_data_file(path, dataset.format, dataset.encoding)
             validated = validate_file(
                 data,
@@ -247,6 +253,9 @@ def _compare_data(git: Any, sha: str, dataset: Dataset, run: DatasetRun) -> list
     try:
         relative = git.relative(data.path)
         content = git.read_files(sha, [relative])[relative]
+        source = "git"
+        if content is None:  # git may hold only its .dvc file: DVC has the data
+            content, source = _base_from_dvc(data.path, sha), "dvc"
     except MlciError as error:
         details["data_changes"] = {"status": "skipped", "reason": error.message}
         return _skipped_gates(dataset, run, error.message)
@@ -265,8 +274,36 @@ def _compare_data(git: Any, sha: str, dataset: Dataset, run: DatasetRun) -> list
         }
         return _skipped_gates(dataset, run, "base data does not load")
     comparison = compare_frames(old, frame)
-    details["data_changes"] = {"status": "compared", **comparison.to_dict()}
+    details["data_changes"] = {"status": "compared", "base_from": source, **comparison.to_dict()}
     return drift_gates(dataset, run.result.name, comparison)
+
+
+def _dvc_tracked(path: Path) -> tuple[Path, str] | None:
+    """(DVC root, path relative to it) when DVC tracks `path` in the work tree."""
+    from mlci.integrations.dvc import find_dvc_root, is_dvc_tracked
+
+    root = find_dvc_root(path.parent)
+    if root is None:
+        return None
+    try:
+        relative = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return None
+    return (root, relative) if is_dvc_tracked(root, relative) else None
+
+
+def _base_from_dvc(path: Path, sha: str) -> bytes | None:
+    """The data file as it was at `sha`, read through DVC (its cache, else its remote) when DVC
+    tracks it; None when it is not tracked, or was not there at `sha`."""
+    tracked = _dvc_tracked(path)
+    if tracked is None:
+        return None
+    from mlci.integrations.dvc import known_at_revision, read_at_revision
+
+    root, relative = tracked
+    if not known_at_revision(root, relative, sha):
+        return None
+    return read_at_revision(root, relative, sha)
 
 
 _DRIFT_RULES = ("max_psi", "max_ks", "max_null_rate_increase", "max_row_drop_pct")

@@ -358,7 +358,7 @@ def _dvc_errors(root: Path, path: str, rev: str | None) -> Iterator[None]:
         missing = "FileMissingError" in names or "PathMissingError" in names
         if missing or isinstance(exc, FileNotFoundError):
             # DVC says the same for an unknown path and for data missing from every storage.
-            if not _known_path(root, path, rev):
+            if not known_at_revision(root, path, rev):
                 raise InputFileError(
                     f"{path} is tracked neither by DVC nor by git{at}", path=path
                 ) from None
@@ -374,7 +374,7 @@ def _dvc_errors(root: Path, path: str, rev: str | None) -> Iterator[None]:
         raise
 
 
-def _known_path(root: Path, path: str, rev: str | None) -> bool:
+def known_at_revision(root: Path, path: str, rev: str | None) -> bool:
     """Whether DVC or git knows `path` at `rev` (metadata only, no data is read)."""
     api = require("dvc.api", "dvc", feature="reading DVC-tracked data needs dvc")
     try:
