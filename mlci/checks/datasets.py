@@ -89,7 +89,8 @@ def validate_dataset(
                 raise InputFileError(
                     "data file is tracked by DVC and not in the work tree",
                     path=path,
-                    hint=f"run `dvc pull {tracked[1]}` first; in a workflow, after the checkout step",
+                    hint=f"run `dvc pull {tracked[1]}` first; "
+                    "in a workflow, after the checkout step",
                 )
             data = open_data_file(path, dataset.format, dataset.encoding)
             validated = validate_file(
