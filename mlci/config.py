@@ -6,7 +6,6 @@ problem into a ConfigError naming file:line:column, with a did-you-mean for miss
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 import typing
@@ -432,6 +431,8 @@ def _dotted(key: PathKey) -> str:
 
 
 def _did_you_mean(value: str, allowed: list[str]) -> str | None:
+    import difflib  # only for a config with a mistake in it
+
     close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}?"
