@@ -317,3 +317,62 @@ def test_no_config_base_is_the_merge_base(mlci: Invoker, dvc_project: GitRepo) -
     assert "| metrics.json | accuracy | 0.91235 | 0.95 | +0.03765 | +4.13% | ▲ better |" in (
         result.stdout
     )
+
+
+@pytest.fixture
+def pushed_main(git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    """main after a push of two commits (a merge, say): GitHub's push event names the tip before."""
+    git_repo.write("metrics.json", '{"accuracy": 0.80}')
+    before = git_repo.commit("before the push")
+    git_repo.write("metrics.json", '{"accuracy": 0.85}')
+    git_repo.commit("pushed 1")
+    git_repo.write("metrics.json", '{"accuracy": 0.90}')
+    git_repo.commit("pushed 2")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"before": before, "after": git_repo.git("rev-parse", "HEAD")}))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    monkeypatch.delenv("GITHUB_BASE_REF", raising=False)
+    return git_repo
+
+
+def test_push_to_the_base_branch_compares_with_the_tip_before_the_push(
+    mlci: Invoker, pushed_main: GitRepo
+) -> None:
+    # merge-base(HEAD, main) is HEAD itself there: the comparison would show nothing.
+    result = mlci("diff", "--json", "--targets", "metrics.json", cwd=pushed_main.path)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "metrics.json": {"accuracy": {"old": 0.80, "new": 0.90, "diff": pytest.approx(0.10)}}
+    }
+    pushed_main.write("mlci.yaml", "metrics:\n  files: [metrics.json]\n")
+    report = json.loads(mlci("check", "--format", "json", cwd=pushed_main.path).stdout)
+    assert report["base"].endswith("(before the push)")
+
+
+@pytest.mark.parametrize(
+    ("event", "before"),
+    [("push", "0" * 40), ("push", "1234567" * 5 + "89abc"), ("pull_request", None)],
+    ids=["new-branch", "not-in-the-clone", "not-a-push"],
+)
+def test_otherwise_the_merge_base_stays(
+    mlci: Invoker,
+    pushed_main: GitRepo,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    event: str,
+    before: str | None,
+) -> None:
+    monkeypatch.setenv("GITHUB_EVENT_NAME", event)
+    if before is not None:
+        (tmp_path / "event.json").write_text(json.dumps({"before": before}))
+    result = mlci("diff", "--json", "--targets", "metrics.json", cwd=pushed_main.path)
+    assert (result.exit_code, json.loads(result.stdout)) == (0, {})  # HEAD against itself
+
+
+def test_push_to_a_feature_branch_keeps_the_merge_base(mlci: Invoker, pushed_main: GitRepo) -> None:
+    pushed_main.git("checkout", "-q", "-b", "feature")
+    pushed_main.write("metrics.json", '{"accuracy": 0.95}')
+    pushed_main.commit("feature")
+    result = mlci("diff", "--json", "--targets", "metrics.json", cwd=pushed_main.path)
+    assert json.loads(result.stdout)["metrics.json"]["accuracy"]["old"] == 0.90

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -159,6 +160,10 @@ def default_base(
     The base branch is GITHUB_BASE_REF in GitHub Actions, else `branch` when configured, else
     the remote's default branch (`origin/HEAD`), else main or master. Each is looked up as the
     remote-tracking branch first (`origin/main`), then as a local branch.
+
+    On a push to the base branch itself (GitHub Actions, `push` event) the merge-base is HEAD,
+    and a comparison with it would show nothing: the base is then the branch as it was before
+    the push (the event's `before` commit), when the clone has it.
     """
     git.toplevel  # noqa: B018 - fail first with "not a git repository"
     if rev:
@@ -172,6 +177,8 @@ def default_base(
     for candidate in candidates:
         if git.exists(f"{candidate}^{{commit}}"):
             sha = git.merge_base("HEAD", candidate)
+            if sha == git.resolve("HEAD") and (before := _before_push(git, env)) is not None:
+                return before
             return BaseRevision(sha=sha, label=f"merge-base(HEAD, {candidate})")
     wanted = names[0]
     hint = (
@@ -181,6 +188,23 @@ def default_base(
     )
     what = f"base branch {wanted!r} not found" if named else "no base branch found"
     raise GitError(f"{what} (tried {', '.join(candidates)})", hint=hint)
+
+
+def _before_push(git: Git, env: Mapping[str, str]) -> BaseRevision | None:
+    """The pushed branch's previous tip, from a GitHub Actions `push` event, if the clone has it
+    (not for a new branch, whose `before` is all zeros, nor after a shallow checkout)."""
+    if env.get("GITHUB_EVENT_NAME") != "push" or not env.get("GITHUB_EVENT_PATH"):
+        return None
+    try:
+        with open(env["GITHUB_EVENT_PATH"], encoding="utf-8") as handle:
+            before = json.load(handle).get("before")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(before, str) or not before.strip("0"):
+        return None  # a new branch
+    if not git.exists(f"{before}^{{commit}}"):
+        return None  # a shallow clone, or a force-push that dropped it
+    return BaseRevision(sha=git.resolve(before), label=f"{before[:12]} (before the push)")
 
 
 def _remote_default(git: Git, remote: str) -> str | None:
