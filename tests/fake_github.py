@@ -1,7 +1,7 @@
 """A local stand-in for the GitHub REST API's issue-comment endpoints, with injectable faults.
 
 It speaks what mlci uses, the way GitHub does: list issue comments (`per_page`/`page`, `Link`
-pagination), create and update a comment, get a pull request; `Authorization: Bearer TOKEN`
+pagination), create, update and delete a comment, get a pull request; `Authorization: Bearer TOKEN`
 checked; bodies over 65,536 characters refused with 422. Faults are queued and consumed by the
 requests they match: any status with any headers and body (500, 502, 429 with Retry-After, the
 403 of a secondary rate limit, 401, 404), or a delay that outlasts the client's timeout.
@@ -265,6 +265,17 @@ class FakeGitHub:
                     comment = self._new_comment(key[0], key[1], body["body"], user=self.login)
                     pull.comments.append(comment)
                     return 201, {}, comment
+        if (match := _EDIT.fullmatch(path)) and method == "DELETE":
+            comment_id = int(match[2])
+            with self._lock:
+                for (repository, _number), pull in self._pulls.items():
+                    for comment in pull.comments:
+                        if comment["id"] == comment_id and repository == match[1]:
+                            if comment["user"]["login"] != self.login:
+                                return 403, {}, _message("You cannot delete this comment")
+                            pull.comments.remove(comment)
+                            return 204, {}, None
+            return 404, {}, _message("Not Found")
         if (match := _EDIT.fullmatch(path)) and method == "PATCH":
             comment_id = int(match[2])
             with self._lock:

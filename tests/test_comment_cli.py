@@ -95,7 +95,7 @@ def test_three_runs_leave_one_updated_comment(
             in result.stderr
         )
     assert len(github.comments(REPO, 7)) == 251
-    assert [method for method, _ in github.calls()] == ["GET"] * 3 + ["POST"] + (
+    assert [method for method, _ in github.calls()] == ["GET"] * 3 + ["POST"] + ["GET"] * 3 + (
         ["GET"] * 3 + ["PATCH"]
     ) * 2
     body = str(mlci_comments(github)[0]["body"])

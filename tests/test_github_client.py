@@ -9,7 +9,7 @@ import pytest
 from fake_github import FakeGitHub
 
 from mlci.errors import GitHubError, MlciError
-from mlci.github.client import GitHubApiError, GitHubClient, RetryPolicy
+from mlci.github.client import Comment, GitHubApiError, GitHubClient, RetryPolicy
 from mlci.github.comments import post_sticky_comment, with_marker
 from mlci.github.settings import Token
 
@@ -80,6 +80,10 @@ def test_creates_then_updates_across_pages(github: FakeGitHub, clock: Clock) -> 
         ("GET", f"{LIST}?per_page=100&page=2"),
         ("GET", f"{LIST}?per_page=100&page=3"),
         ("POST", LIST),
+        # then read again: did another run create one meanwhile? (no)
+        ("GET", page),
+        ("GET", f"{LIST}?per_page=100&page=2"),
+        ("GET", f"{LIST}?per_page=100&page=3"),
         # run 2: the comment is the 251st, on page 3
         ("GET", page),
         ("GET", f"{LIST}?per_page=100&page=2"),
@@ -99,7 +103,33 @@ def test_same_body_is_updated_again(github: FakeGitHub, clock: Clock) -> None:
     client = client_for(github, clock)
     assert post_sticky_comment(client, REPO, 7, "same", "default").action == "created"
     assert post_sticky_comment(client, REPO, 7, "same", "default").action == "updated"
-    assert [method for method, _ in github.calls()] == ["GET", "POST", "GET", "PATCH"]
+    assert [method for method, _ in github.calls()] == ["GET", "POST", "GET", "GET", "PATCH"]
+
+
+class RacingClient(GitHubClient):
+    """A run whose twin (the same report, the same token) creates its comment just before this
+    run creates its own: both had found none."""
+
+    def __init__(self, github: FakeGitHub, clock: Clock) -> None:
+        super().__init__(github.url, Token(TOKEN), sleep=clock.sleep, clock=clock.time)
+        self.twin = client_for(github, clock)
+
+    def create_comment(self, repository: str, number: int, body: str) -> Comment:
+        self.twin.create_comment(repository, number, "<!-- mlci:report id=default -->\ntwin")
+        return super().create_comment(repository, number, body)
+
+
+def test_two_runs_that_both_create_leave_one_comment(github: FakeGitHub, clock: Clock) -> None:
+    github.add_pull(REPO, 7, comments=3)
+    posted = post_sticky_comment(RacingClient(github, clock), REPO, 7, "mine", "default")
+    # The twin's comment is older: it takes this run's body, and this run's comment goes.
+    (kept,) = mlci_comments(github)
+    assert kept["body"] == "<!-- mlci:report id=default -->\nmine"
+    assert (posted.action, posted.comment.id) == ("updated", kept["id"])
+    assert [method for method, _ in github.calls()][-3:] == ["GET", "PATCH", "DELETE"]
+    # A later run finds the one comment and updates it.
+    again = post_sticky_comment(client_for(github, clock), REPO, 7, "next run", "default")
+    assert (again.action, len(mlci_comments(github))) == ("updated", 1)
 
 
 def test_report_ids_coexist(github: FakeGitHub, clock: Clock) -> None:
@@ -159,14 +189,17 @@ def test_server_errors_are_retried_with_backoff(
     github.fail("GET", status=status, times=3)
     post_sticky_comment(client_for(github, clock), REPO, 7, "body", "default")
     assert clock.sleeps == [1.0, 2.0, 4.0]
-    assert github.calls() == [("GET", f"{LIST}?per_page=100")] * 4 + [("POST", LIST)]
+    assert github.calls() == [("GET", f"{LIST}?per_page=100")] * 4 + [
+        ("POST", LIST),
+        ("GET", f"{LIST}?per_page=100"),
+    ]
 
 
 def test_429_waits_as_retry_after_says(github: FakeGitHub, clock: Clock) -> None:
     github.fail("POST", status=429, headers={"Retry-After": "7"}, body={"message": "slow down"})
     post_sticky_comment(client_for(github, clock), REPO, 7, "body", "default")
     assert clock.sleeps == [7.0]
-    assert [call[0] for call in github.calls()] == ["GET", "POST", "POST"]
+    assert [call[0] for call in github.calls()] == ["GET", "POST", "POST", "GET"]
 
 
 def test_secondary_rate_limit_403_is_retried(github: FakeGitHub, clock: Clock) -> None:
@@ -224,7 +257,7 @@ def test_timeouts_are_retried(github: FakeGitHub, clock: Clock) -> None:
     github.fail("GET", delay=1.0)  # longer than the client's 0.2 s timeout
     post_sticky_comment(client_for(github, clock, timeout=0.2), REPO, 7, "body", "default")
     assert clock.sleeps == [1.0]
-    assert [call[0] for call in github.calls()] == ["GET", "GET", "POST"]
+    assert [call[0] for call in github.calls()] == ["GET", "GET", "POST", "GET"]
 
 
 def test_timeouts_give_up_with_a_clear_message(github: FakeGitHub, clock: Clock) -> None:

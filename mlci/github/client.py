@@ -134,6 +134,10 @@ class GitHubClient:
         url = f"{self.api_url}/repos/{repository}/issues/comments/{comment_id}"
         return _comment(self.request("PATCH", url, json={"body": body}).json())
 
+    def delete_comment(self, repository: str, comment_id: int) -> None:
+        url = f"{self.api_url}/repos/{repository}/issues/comments/{comment_id}"
+        self.request("DELETE", url)
+
     def pull_request_head(self, repository: str, number: int) -> str | None:
         """The head commit of a pull request."""
         data = self.request("GET", f"{self.api_url}/repos/{repository}/pulls/{number}").json()

@@ -67,7 +67,8 @@ def post_sticky_comment(
 
     Every page of comments is read: the first comment that starts with the report's marker is
     the one (a comment that only quotes the marker is not). If GitHub refuses to edit it (it
-    was written by someone else), the next one is tried, then a new one is created.
+    was written by someone else), the next one is tried, then a new one is created. Two runs
+    that both found none and both created one leave one: see `_keep_the_oldest`.
     """
     body = with_marker(body, report_id)
     check_body_size(body)
@@ -83,9 +84,35 @@ def post_sticky_comment(
                 # Someone else's comment quoting our marker, or deleted meanwhile: try the next.
                 if error.status not in (403, 404):
                     raise
-        return PostedComment("created", client.create_comment(repository, number, body))
+        created = client.create_comment(repository, number, body)
+        return _keep_the_oldest(client, repository, number, body, marker, created)
     except GitHubApiError as error:
         raise explain(error, repository, number) from None
+
+
+def _keep_the_oldest(
+    client: GitHubClient, repository: str, number: int, body: str, marker: str, created: Comment
+) -> PostedComment:
+    """After creating: if another run of the same report created its comment meanwhile, the
+    oldest of them takes this body and this run's comment is deleted, so one stays."""
+    twins = sorted(
+        (
+            comment
+            for comment in client.issue_comments(repository, number)
+            if _starts_with(comment, marker) and comment.user == created.user
+        ),
+        key=lambda comment: comment.id,
+    )
+    if not twins or twins[0].id == created.id:
+        return PostedComment("created", created)
+    try:
+        kept = client.update_comment(repository, twins[0].id, body)
+        client.delete_comment(repository, created.id)
+    except GitHubApiError as error:
+        if error.status not in (403, 404):  # the other run deleted it: ours stays
+            raise
+        return PostedComment("created", created)
+    return PostedComment("updated", kept)
 
 
 def _starts_with(comment: Comment, marker: str) -> bool:
