@@ -186,6 +186,16 @@ class FakeGitHub:
                 "requests": [asdict(request) for request in self.requests],
             }
 
+    def _find_comment(
+        self, repository: str, comment_id: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+        """(the comments of its pull request, the comment); the caller holds the lock."""
+        for (owner, _number), pull in self._pulls.items():
+            for comment in pull.comments:
+                if comment["id"] == comment_id and owner == repository:
+                    return pull.comments, comment
+        return None
+
     def _new_comment(self, repository: str, number: int, body: str, *, user: str) -> dict[str, Any]:
         self._next_id += 1
         comment_id = self._next_id
@@ -265,28 +275,20 @@ class FakeGitHub:
                     comment = self._new_comment(key[0], key[1], body["body"], user=self.login)
                     pull.comments.append(comment)
                     return 201, {}, comment
-        if (match := _EDIT.fullmatch(path)) and method == "DELETE":
-            comment_id = int(match[2])
+        if (match := _EDIT.fullmatch(path)) and method in ("PATCH", "DELETE"):
             with self._lock:
-                for (repository, _number), pull in self._pulls.items():
-                    for comment in pull.comments:
-                        if comment["id"] == comment_id and repository == match[1]:
-                            if comment["user"]["login"] != self.login:
-                                return 403, {}, _message("You cannot delete this comment")
-                            pull.comments.remove(comment)
-                            return 204, {}, None
-            return 404, {}, _message("Not Found")
-        if (match := _EDIT.fullmatch(path)) and method == "PATCH":
-            comment_id = int(match[2])
-            with self._lock:
-                for (repository, _number), pull in self._pulls.items():
-                    for comment in pull.comments:
-                        if comment["id"] == comment_id and repository == match[1]:
-                            if comment["user"]["login"] != self.login:
-                                return 403, {}, _message("You cannot edit this comment")
-                            comment["body"] = body["body"]
-                            return 200, {}, comment
-            return 404, {}, _message("Not Found")
+                found = self._find_comment(match[1], int(match[2]))
+                if found is None:
+                    return 404, {}, _message("Not Found")
+                comments, comment = found
+                if comment["user"]["login"] != self.login:
+                    verb = "edit" if method == "PATCH" else "delete"
+                    return 403, {}, _message(f"You cannot {verb} this comment")
+                if method == "DELETE":
+                    comments.remove(comment)
+                    return 204, {}, None
+                comment["body"] = body["body"]
+                return 200, {}, comment
         if (match := _PULL.fullmatch(path)) and method == "GET":
             with self._lock:
                 found = self._pulls.get((match[1], int(match[2])))

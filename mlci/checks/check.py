@@ -20,7 +20,7 @@ from mlci.sources.metrics import FileSource, Kind, MetricSet, load_metrics
 
 if TYPE_CHECKING:  # the model and the report are loaded only by the steps that use them
     from mlci.checks.validate import Progress
-    from mlci.config import Baseline
+    from mlci.config import Baseline, Config
     from mlci.report.model import Report
 
 
@@ -57,9 +57,9 @@ class CheckContext:
             return FileSource(
                 root=self.config.root, files=self.targets, params=self.targets, dvc=False
             )
-        if not self.config.explicit:  # every default: what dvc.yaml declares
+        if self._settings is None:  # every default: what dvc.yaml declares
             return FileSource(root=self.config.root)
-        metrics = self.config.config.metrics
+        metrics = self._settings.metrics
         return FileSource(
             root=self.config.root,
             files=tuple(metrics.files),
@@ -68,10 +68,14 @@ class CheckContext:
         )
 
     @property
+    def _settings(self) -> Config | None:
+        """The configured settings; None when nothing is configured, so that `mlci diff` in a
+        project without mlci.yaml never loads the config model (the defaults then apply)."""
+        return self.config.config if self.config.explicit else None
+
+    @property
     def _baseline(self) -> Baseline | None:
-        """The configured baseline; None when nothing is configured, so that `mlci diff` in a
-        project without mlci.yaml never loads the config model."""
-        return self.config.config.baseline if self.config.explicit else None
+        return self._settings.baseline if self._settings else None
 
     def base_revision(self) -> BaseRevision:
         if self._base is None:
@@ -135,7 +139,7 @@ class CheckContext:
 
     def direction_of(self, path: str, name: str) -> Direction | None:
         """A metric's direction: from a gate that names it, else guessed from the name."""
-        for gate in self.config.config.gates if self.config.explicit else ():
+        for gate in self._settings.gates if self._settings else ():
             if gate.metric == name and gate.path in (None, path):
                 if gate.direction is not None:
                     return gate.direction

@@ -302,9 +302,12 @@ def _base_from_dvc(path: Path, sha: str) -> bytes | None:
     from mlci.integrations.dvc import known_at_revision, read_at_revision
 
     root, relative = tracked
-    if not known_at_revision(root, relative, sha):
+    try:
+        return read_at_revision(root, relative, sha)
+    except InputFileError:
+        if known_at_revision(root, relative, sha):
+            raise  # there, but in neither the cache nor the remote
         return None
-    return read_at_revision(root, relative, sha)
 
 
 _DRIFT_RULES = ("max_psi", "max_ks", "max_null_rate_increase", "max_row_drop_pct")

@@ -383,9 +383,7 @@ class _RecordScan:
     def __init__(self, wanted: list[int], *, quoted: bool) -> None:
         import numpy as np
 
-        self.np = np
         self.wanted = np.asarray(wanted, dtype=np.int64)
-        self.last_wanted = wanted[-1]
         self.quoted = quoted
         self.header = 1 if quoted else 0
         self.found: dict[int, int] = {}
@@ -400,10 +398,12 @@ class _RecordScan:
 
     @property
     def done(self) -> bool:
-        return self.records - self.header > self.last_wanted
+        return bool(self.records - self.header > self.wanted[-1])
 
     def feed(self, block: bytes) -> None:
-        buffer = self.np.frombuffer(block, dtype=self.np.uint8)
+        import numpy as np
+
+        buffer = np.frombuffer(block, dtype=np.uint8)
         plain = self._plain_newlines(block, buffer)
         if plain:
             self._feed_plain(block, plain)
@@ -423,40 +423,32 @@ class _RecordScan:
         """How many newlines `block` has when every one of them ends a record and no line in it
         is blank (no quotes, so no newline inside a field; no empty line; no CR, which would
         need a closer look); 0 when the block needs the careful path."""
+        import numpy as np
+
         if self.quotes % 2 or (self.quoted and b'"' in block) or b"\r" in block:
             return 0
-        if block.startswith(b"\n"):  # the line that began in the last block may be empty
-            return 0
-        if self._has_empty_line(block):
-            return 0
-        return int(self.np.count_nonzero(buffer == 10))
+        if block.startswith(b"\n") or _has_empty_line(block):
+            return 0  # (a block starting with a newline may end an empty line begun before it)
+        return int(np.count_nonzero(buffer == 10))
 
-    def _has_empty_line(self, block: bytes) -> bool:
-        """Whether `block` holds two newlines in a row, compared two bytes at a time at even and
-        at odd offsets (several times faster than `b"\\n\\n" in block` or shifted slices)."""
-        view = memoryview(block)
-        for start in (0, 1):
-            pairs = view[start : start + (len(block) - start) // 2 * 2]
-            if (self.np.frombuffer(pairs, dtype=self.np.uint16) == 0x0A0A).any():
-                return True
-        return False
+    def _record(self, record_starts: Any) -> None:
+        """The next `len(record_starts)` records start on these lines."""
+        import numpy as np
 
-    def _record(self, first_row: int, count: int, start_line: Any) -> None:
-        """Records `first_row` .. `first_row + count - 1` start on `start_line(index)`."""
-        low = self.np.searchsorted(self.wanted, first_row)
-        high = self.np.searchsorted(self.wanted, first_row + count)
+        first_row = self.records - self.header
+        low = np.searchsorted(self.wanted, first_row)
+        high = np.searchsorted(self.wanted, first_row + len(record_starts))
         for row in self.wanted[low:high].tolist():
-            self.found[row] = int(start_line(row - first_row))
+            self.found[row] = int(record_starts[row - first_row])
+        self.records += len(record_starts)
 
     def _feed_plain(self, block: bytes, count: int) -> None:
-        # Every newline ends a record: only their number matters, not where they are.
-        first_line, newlines = self.last_end_line + 1, self.newlines
-        self._record(
-            self.records - self.header,
-            count,
-            lambda index: first_line if index == 0 else newlines + index + 1,
-        )
-        self.records += count
+        # Every newline ends a record: the records start on consecutive lines.
+        import numpy as np
+
+        starts = self.newlines + 1 + np.arange(count)
+        starts[0] = self.last_end_line + 1  # the record that began in an earlier block
+        self._record(starts)
         self.newlines += count
         last = block.rfind(b"\n")
         self.last_newline = self.offset + last
@@ -464,7 +456,8 @@ class _RecordScan:
         self.tail_has_content = bool(block[last + 1 :].strip())
 
     def _feed_any(self, block: bytes, buffer: Any) -> None:
-        np = self.np
+        import numpy as np
+
         at = np.flatnonzero(buffer == 10)
         if not len(at):
             self.quotes += block.count(b'"') if self.quoted else 0
@@ -485,14 +478,25 @@ class _RecordScan:
         end_lines = line_numbers[ends]
         starts = np.concatenate(([self.last_end_line], end_lines[:-1])) + 1
         blank = (end_lines == starts) & empty[ends]
-        record_starts = starts[~blank]
-        self._record(self.records - self.header, len(record_starts), record_starts.__getitem__)
-        self.records += len(record_starts)
+        self._record(starts[~blank])
         self.newlines += len(at)
         self.last_newline = int(positions[-1])
         if len(end_lines):
             self.last_end_line = int(end_lines[-1])
         self.tail_has_content = bool(block[at[-1] + 1 :].strip())
+
+
+def _has_empty_line(block: bytes) -> bool:
+    """Whether `block` holds two newlines in a row, compared two bytes at a time at even and at
+    odd offsets (several times faster than `b"\\n\\n" in block` or shifted slices)."""
+    import numpy as np
+
+    view = memoryview(block)
+    for start in (0, 1):
+        pairs = view[start : start + (len(block) - start) // 2 * 2]
+        if (np.frombuffer(pairs, dtype=np.uint16) == 0x0A0A).any():
+            return True
+    return False
 
 
 class LineMap:
