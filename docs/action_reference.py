@@ -1,7 +1,7 @@
 """Generate the inputs and outputs tables of docs/github-action.md from action.yml.
 
     python docs/action_reference.py          # rewrite the tables
-    python docs/action_reference.py --check  # exit 1 if they drifted (tests/test_action.py)
+    python docs/action_reference.py --check  # exit 1 if they drifted (tests/e2e/test_action.py)
 
 Tables live between `<!-- BEGIN action-inputs -->` / `<!-- END action-inputs -->` (and
 `action-outputs`) markers.

@@ -1,7 +1,7 @@
 """Generate the README's CLI and config references from `--help` and the config model.
 
     python docs/reference.py          # rewrite the generated sections of README.md
-    python docs/reference.py --check  # exit 1 if README.md is out of date (tests/test_docs.py)
+    python docs/reference.py --check  # exit 1 if README.md is out of date (tests/unit/test_docs.py)
 
 Sections live between `<!-- BEGIN name -->` and `<!-- END name -->` markers.
 """

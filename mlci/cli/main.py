@@ -12,7 +12,7 @@ from mlci import __version__
 from mlci.cli.state import CliState
 
 # Command name -> (module:attribute, summary for `mlci --help`). Only the command that runs is
-# imported, so start-up does not grow with the number of commands; tests/test_cli.py checks
+# imported, so start-up does not grow with the number of commands; tests/unit/test_cli.py checks
 # each summary against the command's own help.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": (

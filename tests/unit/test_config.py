@@ -224,7 +224,7 @@ def test_json_schema_validates_the_example_and_rejects_unknown_keys(tmp_path: Pa
     import yaml
 
     schema = json_schema()
-    example = Path(__file__).parents[1] / "examples" / "iris" / "mlci.yaml"
+    example = Path(__file__).parents[2] / "examples" / "iris" / "mlci.yaml"
     jsonschema.validate(yaml.safe_load(example.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"gatse": []}, schema)

@@ -10,7 +10,7 @@ from conftest import GitRepo, Invoker
 
 from mlci.config import load_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 IRIS = ROOT / "examples" / "iris"
 
 

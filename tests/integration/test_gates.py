@@ -16,7 +16,7 @@ from mlci.config import Gate
 from mlci.report.model import GateResult
 from mlci.sources.metrics import MetricSet
 
-EXAMPLES = Path(__file__).parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def metrics(label: str, **values: Any) -> MetricSet:

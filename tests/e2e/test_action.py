@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import GitRepo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 SCRIPTS = ROOT / "action"
 # Every `uses:` of a third-party action: owner/name@<40 hex> # vX.Y.Z

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
-from markdown_it import MarkdownIt
+from markdown_parse import GFM, html_tags, parse_tables
 
 from mlci.errors import ConfigError
 from mlci.report.markdown import (
@@ -44,54 +43,6 @@ ALLOWED_HTML = {
     "<sub>",
     "</sub>",
 }
-
-GFM = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-
-
-def cell_text(inline: Any) -> str:
-    parts = []
-    for child in inline.children or []:
-        if child.type in ("text", "code_inline"):
-            parts.append(child.content)
-        elif child.type in ("softbreak", "hardbreak"):
-            parts.append("\n")
-    return "".join(parts)
-
-
-def parse_tables(body: str) -> list[list[list[str]]]:
-    """Every table of the rendered markdown as rows of cell texts (header row first)."""
-    tables: list[list[list[str]]] = []
-    row: list[str] | None = None
-    for token in GFM.parse(body):
-        if token.type == "table_open":
-            tables.append([])
-        elif token.type == "tr_open":
-            row = []
-        elif token.type == "inline" and row is not None:
-            row.append(cell_text(token))
-        elif token.type == "tr_close" and row is not None:
-            tables[-1].append(row)
-            row = None
-    return tables
-
-
-def html_tags(body: str) -> set[str]:
-    """The raw HTML the comment holds (outside the hidden marker)."""
-    found = set()
-    for token in GFM.parse(body):
-        if token.type == "html_block":
-            for line in token.content.splitlines():
-                found.update(_tags(line))
-        for child in token.children or []:
-            if child.type == "html_inline":
-                found.add(child.content)
-    return {tag for tag in found if not tag.startswith("<!-- mlci:report id=")}
-
-
-def _tags(line: str) -> list[str]:
-    import re
-
-    return re.findall(r"<!--.*?-->|</?[A-Za-z][^>]*>", line)
 
 
 def metric(

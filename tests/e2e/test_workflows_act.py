@@ -26,7 +26,7 @@ from conftest import GitRepo
 from fake_github import FakeGitHub
 from mlflow_server import MlflowServer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STUBS = ROOT / "tests" / "act_stubs"
 IRIS = ROOT / "examples" / "iris"
 TOKEN = "act-test-token"

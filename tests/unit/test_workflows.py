@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 TEMPLATES = ROOT / "workflow-templates"
 REUSABLE = ("train-on-pr.yml", "deploy-on-merge.yml", "comment.yml")

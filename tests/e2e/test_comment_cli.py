@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import GitRepo, Invoker
 from fake_github import FakeGitHub
-from test_markdown_report import html_tags, parse_tables
+from markdown_parse import html_tags, parse_tables
 
 REPO = "octo/repo"
 TOKEN = "s3cret-token"
