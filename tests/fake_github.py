@@ -58,6 +58,8 @@ class Fault:
     body: Any = None
     delay: float = 0.0
     """Seconds to wait before answering (longer than the client's timeout: a timeout)."""
+    text: str | None = None
+    """A body sent as it is, not as JSON (an HTML page from a proxy), with `headers`."""
 
 
 @dataclass
@@ -166,10 +168,14 @@ class FakeGitHub:
         headers: dict[str, str] | None = None,
         body: Any = None,
         delay: float = 0.0,
+        text: str | None = None,
     ) -> None:
-        """Queue a fault for the next `times` requests matching `method` and `path`."""
+        """Queue a fault for the next `times` requests matching `method` and `path`; a
+        redirect is a fault too: `status=307, headers={"Location": URL}`."""
         with self._lock:
-            self.faults.append(Fault(status, method, path, times, dict(headers or {}), body, delay))
+            self.faults.append(
+                Fault(status, method, path, times, dict(headers or {}), body, delay, text)
+            )
 
     def calls(self) -> list[tuple[str, str]]:
         """(method, path with query) of every request so far."""
@@ -226,7 +232,7 @@ class FakeGitHub:
     def answer(
         self, method: str, target: str, body: Any, authorization: str | None
     ) -> tuple[int, dict[str, str], Any]:
-        """(status, headers, JSON body) for one request."""
+        """(status, headers, JSON body or `Raw` text) for one request."""
         parts = urlsplit(target)
         path, query = parts.path, parse_qs(parts.query)
         if path.startswith("/_fake/"):
@@ -238,7 +244,8 @@ class FakeGitHub:
             if fault.delay:
                 self._stopping.wait(fault.delay)
             if fault.status is not None:
-                return fault.status, fault.headers, fault.body
+                payload = Raw(fault.text) if fault.text is not None else fault.body
+                return fault.status, fault.headers, payload
         token = (authorization or "").removeprefix("Bearer ").removeprefix("token ")
         if token != self.token and token not in self.read_only_tokens:
             return 401, {}, _message("Bad credentials")
@@ -326,6 +333,13 @@ class FakeGitHub:
         return 404, {}, _message("Not Found")
 
 
+@dataclass(frozen=True)
+class Raw:
+    """A body that is not JSON."""
+
+    text: str
+
+
 def _message(text: str) -> dict[str, str]:
     return {"message": text, "documentation_url": "https://docs.github.com/rest"}
 
@@ -344,10 +358,14 @@ class _Handler(BaseHTTPRequestHandler):
         status, headers, payload = self.fake.answer(
             self.command, self.path, body, self.headers.get("Authorization")
         )
-        data = b"" if payload is None else json.dumps(payload).encode()
+        if isinstance(payload, Raw):
+            data, kind = payload.text.encode(), "text/html; charset=utf-8"
+        else:
+            data = b"" if payload is None else json.dumps(payload).encode()
+            kind = "application/json; charset=utf-8"
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             for name, value in headers.items():
                 self.send_header(name, value)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlci.cli.comment import GitHubFlags, github_options, publish_check_report, untrusted_log
+from mlci.cli.comment import GitHubFlags, github_options, publish_check_report
 from mlci.cli.state import CliState, format_option, output_option, pass_state
 
 
@@ -41,6 +41,5 @@ def check(
         report = run_check(CheckContext(config=config, base_override=base, progress=progress))
     if github.report_id:
         report.report_id = github.report_id
-    with untrusted_log(github):
-        emit_report(report, config, output_format, output, configured_output=True)
+    emit_report(report, config, output_format, output, configured_output=True)
     return publish_check_report(report, config, output, github)

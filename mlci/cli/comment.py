@@ -6,8 +6,7 @@ import functools
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -114,27 +113,6 @@ def github_options(*, check: bool) -> Callable[[F], F]:
     return decorate
 
 
-@contextmanager
-def untrusted_log(github: GitHubFlags) -> Iterator[None]:
-    """In GitHub Actions, mask the token first, then stop the runner from reading workflow
-    commands in what is printed inside (metric names and data come from the pull request)."""
-    if os.environ.get("GITHUB_ACTIONS") != "true":
-        yield
-        return
-    from mlci.github.actions import add_mask_command, stop_commands
-
-    token = github.token or os.environ.get("GITHUB_TOKEN")
-    if token:
-        click.echo(add_mask_command(token))
-
-    stop, resume = stop_commands()
-    click.echo(stop)
-    try:
-        yield
-    finally:
-        click.echo(resume)
-
-
 def publish_check_report(
     report: Report, config: ConfigFile, output: Path | None, github: GitHubFlags
 ) -> int:
@@ -177,8 +155,9 @@ def publish_check_report(
         ),
         os.environ,
     )
-    for line in done.log:
-        click.echo(line)
+    from mlci.github.actions import write_commands
+
+    write_commands(done.log)
     for message in done.messages:
         click.echo(message, err=True)
     if done.comment_error is not None and github.strict_comment:
@@ -211,7 +190,7 @@ def comment(
     the body must fit GitHub's limit, and in a workflow_run job the pull request's head must be
     the commit the triggering run was for.
     """
-    from mlci.github.comments import check_body_size, read_comment_artifact, report_id_of
+    from mlci.github.comments import FULL_REPORT, fit_comment, read_comment_artifact, report_id_of
     from mlci.github.publish import default_client
     from mlci.github.settings import load_settings
 
@@ -229,7 +208,6 @@ def comment(
     else:
         assert body_file is not None
         body = _read_body(body_file)
-        check_body_size(body, body_file)
     settings = load_settings(
         os.environ,
         repository=github.repo,
@@ -237,10 +215,16 @@ def comment(
         token=github.token,
         api_url=github.api_url,
     )
-    if settings.in_actions and settings.token is not None:
-        from mlci.github.actions import add_mask_command
-
-        click.echo(add_mask_command(settings.token.reveal()))
+    from_file = body_file is not None and str(body_file) != "-"
+    where = f"{body_file}" if from_file and not settings.in_actions else FULL_REPORT
+    fitted = fit_comment(body, where)
+    if fitted != body:
+        click.echo(
+            "mlci: the body is over GitHub's comment limit: posting it cut at a section "
+            f"boundary, with a note pointing at {where}",
+            err=True,
+        )
+    body = fitted
     report_id = github.report_id or report_id_of(body) or _configured_id(state)
     repository, number = settings.require_target()
     client = default_client(settings)
@@ -261,6 +245,9 @@ def comment(
         posted = post_sticky_comment(client, repository, number, body, report_id)
     except GitHubApiError as error:
         raise explain(error, repository, number) from None
+    finally:
+        for wait in client.waits:
+            click.echo(f"mlci: {wait}", err=True)
     click.echo(posted.html_url)
     click.echo(f"mlci: PR comment {posted.action}", err=True)
     if settings.in_actions and os.environ.get("GITHUB_OUTPUT"):
@@ -273,9 +260,38 @@ def comment(
 def _read_body(path: Path) -> str:
     from mlci.yaml_source import read_text
 
-    if str(path) == "-":
-        return sys.stdin.read()
-    return read_text(path, "comment body file")
+    if str(path) != "-":
+        body = read_text(path, "comment body file")
+    else:
+        body = _read_stdin()
+    if not body.strip():
+        raise InputFileError(
+            "comment body is empty: nothing to post",
+            path=None if str(path) == "-" else path,
+            hint="write the report with `mlci check -o report.md` first",
+        )
+    return body
+
+
+def _read_stdin() -> str:
+    """The body from standard input, which may be closed, absent or not UTF-8."""
+    stream = sys.stdin
+    try:
+        if stream is None or stream.closed:
+            raise OSError("standard input is closed")
+        raw = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
+    except (OSError, ValueError) as exc:
+        raise InputFileError(
+            f"cannot read the comment body from standard input ({exc})",
+            hint="pipe the report in, or pass --body-file FILE",
+        ) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"comment body on standard input is not valid UTF-8 (byte {exc.start})",
+            hint="pipe UTF-8 text",
+        ) from None
 
 
 def _configured_id(state: CliState) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -14,7 +15,21 @@ ISSUES_URL = "https://github.com/mlci/mlci/issues"
 
 
 def run(command: click.Command, args: Sequence[str] | None = None) -> int:
-    """Run `command` and return the exit code; never lets an exception escape."""
+    """Run `command` and return the exit code; never lets an exception escape.
+
+    In GitHub Actions everything the command prints, its errors included, is inside a
+    `::stop-commands::` window opened before it reads any file: names and values from a pull
+    request's files cannot become workflow commands. mlci's own commands pause it."""
+    from mlci.github.actions import close_command_window, open_command_window
+
+    open_command_window(os.environ)
+    try:
+        return _run(command, args)
+    finally:
+        close_command_window()
+
+
+def _run(command: click.Command, args: Sequence[str] | None) -> int:
     try:
         result = command.main(
             args=list(args) if args is not None else None, prog_name="mlci", standalone_mode=False

@@ -1,35 +1,50 @@
 """The GitHub Actions runner's interfaces: job summary, step outputs, workflow commands.
 
-Workflow commands are lines on stdout that the runner interprets, so every piece of text in
-them is escaped the way @actions/core escapes it, and untrusted output can be fenced off with
-`::stop-commands::`.
+Workflow commands are lines that the runner interprets on stdout and stderr (`::name::` at the
+start of a line, `##[name]` anywhere in it), so every piece of text in mlci's own commands is
+escaped the way @actions/core escapes it (and control characters explicitly), and everything
+else mlci prints in a job is inside a `::stop-commands::` window (`CommandWindow`), opened
+before any user file is read.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
+import sys
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 from mlci.errors import InputFileError
 
 SUMMARY_LIMIT = 1024 * 1024
 """GitHub's limit on one step's job summary, in bytes."""
 ANNOTATIONS_PER_LEVEL = 10
-"""GitHub shows at most 10 error and 10 warning annotations of a step."""
+"""The runner keeps at most 10 annotations of each type (error, warning, notice) per step."""
+ANNOTATIONS_PER_JOB = 50
+"""... and GitHub shows at most 50 per job."""
+ANNOTATION_COUNT_FILE = "mlci-annotations"
+"""In RUNNER_TEMP (emptied for every job): how many annotations mlci wrote in this job."""
 ANNOTATION_MESSAGE_LIMIT = 4_000
 _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
 Level = Literal["error", "warning", "notice"]
 
 
+_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def escape_data(text: str) -> str:
-    """A workflow command's message: `%`, CR and LF percent-encoded."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: `%`, CR and LF percent-encoded as @actions/core does,
+    and other control characters (ESC, BEL, NUL, C1) percent-encoded too, so they show as
+    `%1B` instead of reaching the log (the runner decodes only %25, %0D and %0A)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return _CONTROL.sub(lambda match: f"%{ord(match[0]):02X}", text)
 
 
 def escape_property(text: str) -> str:
@@ -64,43 +79,186 @@ class Annotation:
         return f"::{head}::{escape_data(_cap(self.message, ANNOTATION_MESSAGE_LIMIT))}"
 
 
+@dataclass
+class AnnotationCommands:
+    """The annotation lines to print, and how many were left out to stay within the limits."""
+
+    commands: list[str]
+    left_out: dict[str, int]
+
+    @property
+    def left_out_text(self) -> str | None:
+        """`3 errors and 1 warning`, or None when nothing was left out."""
+        parts = [
+            f"{count} {level}{'s' if count != 1 else ''}"
+            for level, count in self.left_out.items()
+            if count
+        ]
+        return " and ".join(parts) if parts else None
+
+
 def annotation_commands(
-    annotations: Iterable[Annotation], per_level: int = ANNOTATIONS_PER_LEVEL
-) -> list[str]:
-    """The commands for at most `per_level` annotations of each level, then one notice
-    saying how many more there are and where they are."""
+    annotations: Iterable[Annotation],
+    per_level: int = ANNOTATIONS_PER_LEVEL,
+    job_room: int = ANNOTATIONS_PER_JOB,
+) -> AnnotationCommands:
+    """The commands for at most `per_level` annotations of each level and `job_room` in all,
+    then one notice saying how many more there are and where they are (the notice counts
+    against the limits too, as the runner counts it)."""
     shown: dict[str, int] = {"error": 0, "warning": 0, "notice": 0}
     left_out: dict[str, int] = {"error": 0, "warning": 0, "notice": 0}
-    commands = []
+    commands: list[str] = []
     for annotation in annotations:
-        if shown[annotation.level] < per_level - (annotation.level == "notice"):
+        # one place of the notices and of the job is kept for the notice about the rest
+        level_room = per_level - shown[annotation.level] - (annotation.level == "notice")
+        if level_room > 0 and len(commands) < job_room - 1:
             shown[annotation.level] += 1
             commands.append(annotation.command())
         else:
             left_out[annotation.level] += 1
-    hidden = [f"{count} {level}s" for level, count in left_out.items() if count]
-    if hidden:
+    done = AnnotationCommands(commands, left_out)
+    hidden = done.left_out_text
+    if hidden and job_room > 0:
         commands.append(
             Annotation(
                 "notice",
-                f"mlci: {' and '.join(hidden)} more than GitHub shows as annotations; "
+                f"mlci: {hidden} more than GitHub shows as annotations; "
                 "the job summary lists them all.",
                 title="More mlci findings",
             ).command()
         )
-    return commands
+    return done
 
 
-def add_mask_command(secret: str) -> str:
-    """`::add-mask::` hides `secret` in the rest of the job's log."""
-    return f"::add-mask::{escape_data(secret)}"
+def annotations_written(env: Mapping[str, str]) -> int:
+    """How many annotations mlci already wrote in this job (0 outside Actions)."""
+    path = _count_file(env)
+    if path is None:
+        return 0
+    try:
+        return max(int(path.read_text(encoding="ascii").strip() or 0), 0)
+    except (OSError, ValueError):
+        return 0
 
 
-def stop_commands() -> tuple[str, str]:
-    """The pair of lines between which the runner ignores workflow commands: printed around
-    output that holds untrusted text (metric names could spell `::error::`)."""
-    token = uuid.uuid4().hex
-    return f"::stop-commands::{token}", f"::{token}::"
+def record_annotations(env: Mapping[str, str], count: int) -> None:
+    path = _count_file(env)
+    if path is None or count <= 0:
+        return
+    # Only a count: at worst GitHub does not show some annotations.
+    with suppress(OSError):
+        path.write_text(f"{annotations_written(env) + count}\n", encoding="ascii")
+
+
+def _count_file(env: Mapping[str, str]) -> Path | None:
+    temp = env.get("RUNNER_TEMP")
+    return Path(temp) / ANNOTATION_COUNT_FILE if temp else None
+
+
+class CommandWindow:
+    """A `::stop-commands::` window: while it is open the runner reads no workflow command
+    on stdout or stderr, so nothing from a user's files can become one. mlci's own commands
+    are written while it is `paused()`; they are written unmodified (not through click, which
+    strips ANSI escapes on a pipe): their text is escaped instead."""
+
+    def __init__(self, stream: TextIO, others: tuple[TextIO, ...] = ()) -> None:
+        self.stream = stream
+        self.others = others
+        self._token: str | None = None
+
+    @classmethod
+    def for_runner(cls) -> CommandWindow:
+        """The window on stdout, or on stderr when stdout goes to a file (the runner does not
+        read it then) — the runner reads one stream's lines in order, so the window and the
+        text it fences travel together."""
+        stdout, stderr = sys.stdout, sys.stderr
+        if _is_regular_file(stdout) and not _is_regular_file(stderr):
+            return cls(stderr, (stdout,))
+        return cls(stdout, (stderr,))
+
+    @property
+    def is_open(self) -> bool:
+        return self._token is not None
+
+    def open(self) -> None:
+        if self._token is None:
+            self._token = uuid.uuid4().hex
+            self._write(f"::stop-commands::{self._token}")
+
+    def close(self) -> None:
+        if self._token is not None:
+            token, self._token = self._token, None
+            self._write(f"::{token}::")
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        was_open = self.is_open
+        self.close()
+        try:
+            yield
+        finally:
+            if was_open:
+                self.open()
+
+    def command(self, line: str) -> None:
+        """One of mlci's own workflow commands (the window must be paused)."""
+        self._write(line, stream=sys.stdout)
+
+    def _write(self, line: str, stream: TextIO | None = None) -> None:
+        for other in (*self.others, self.stream):
+            _flush(other)
+        target = stream or self.stream
+        target.write(line + "\n")
+        _flush(target)
+
+
+_window: CommandWindow | None = None
+
+
+def open_command_window(env: Mapping[str, str]) -> CommandWindow | None:
+    """In GitHub Actions, open the window for the rest of the command (the CLI handler does,
+    before the command reads anything); outside, nothing."""
+    global _window
+    if env.get("GITHUB_ACTIONS") != "true":
+        return None
+    _window = CommandWindow.for_runner()
+    _window.open()
+    return _window
+
+
+def close_command_window() -> None:
+    global _window
+    if _window is not None:
+        window, _window = _window, None
+        with suppress(OSError, ValueError):  # stdout went away (`| head`): nothing to fence
+            window.close()
+
+
+def write_commands(lines: Iterable[str]) -> None:
+    """mlci's own workflow commands: the window (if any) is paused around them."""
+    lines = list(lines)
+    if not lines:
+        return
+    if _window is None:
+        for line in lines:
+            sys.stdout.write(line + "\n")
+        _flush(sys.stdout)
+        return
+    with _window.paused():
+        for line in lines:
+            _window.command(line)
+
+
+def _is_regular_file(stream: TextIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _flush(stream: TextIO) -> None:
+    with suppress(OSError, ValueError):
+        stream.flush()
 
 
 def append_step_summary(path: Path, markdown: str, limit: int = SUMMARY_LIMIT) -> int:

@@ -1,9 +1,13 @@
-"""A small GitHub REST client for issue comments: retries, rate limits and pagination.
+"""A small GitHub REST client for issue comments: retries, rate limits, redirects, pagination.
 
 `requests` carries the HTTP (its `Response.links` parses `Link` pagination headers) and
 `tenacity` decides when to try again: timeouts, connection errors, 5xx, 429 and the 403 of a
-rate limit, waiting as long as `Retry-After` or `x-ratelimit-reset` says, otherwise with
-bounded exponential backoff, all within a total time budget. Both are imported lazily.
+rate limit. The waits follow GitHub's REST best practices: as long as `Retry-After` says, else
+until `x-ratelimit-reset` when `x-ratelimit-remaining` is 0, else at least a minute, doubling
+while the rate limit lasts; other failures back off exponentially from 1 s. All of it within a
+total time budget, and every wait is recorded so the caller can say what was waited.
+Redirects are followed within the API's origin only (the token never goes to another host).
+Both libraries are imported lazily.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urljoin, urlsplit
 
 from mlci import __version__
 from mlci.errors import GitHubError
@@ -24,22 +28,43 @@ if TYPE_CHECKING:
     import requests
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_PAGES = 1_000
+RateLimit = Literal["primary", "secondary"]
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5
     """Tries per request, the first included."""
-    budget: float = 120.0
-    """Seconds one request may take, waits included; a longer Retry-After gives up at once."""
+    budget: float = 300.0
+    """Seconds one request may take, waits included; a longer wait gives up at once."""
     backoff: float = 1.0
     """First wait of the exponential backoff (then 2x, 4x, ...)."""
     backoff_max: float = 30.0
     timeout: float = 20.0
     """Seconds to wait for GitHub's answer to one try."""
-    secondary_wait: float = 60.0
-    """GitHub's advice for a secondary rate limit that gives no Retry-After."""
+    rate_limit_wait: float = 60.0
+    """GitHub's advice for a rate limit that says neither Retry-After nor when it resets:
+    wait at least a minute, then exponentially longer while it lasts."""
+    redirects: int = 5
+    """Redirects followed per try."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """One pause between two tries of a request, and why."""
+
+    seconds: float
+    method: str
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return (
+            f"waited {_seconds(self.seconds)} before retrying {self.method} {self.path} "
+            f"({self.reason})"
+        )
 
 
 @dataclass(frozen=True)
@@ -62,10 +87,18 @@ class GitHubApiError(GitHubError):
         status: int | None,
         github_message: str | None = None,
         hint: str | None = None,
+        rate_limit: RateLimit | None = None,
+        reset_in: float | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
         self.github_message = github_message
+        self.rate_limit = rate_limit
+        """Set when the final answer was a rate limit, not a refusal."""
+        self.reset_in = reset_in
+        """Seconds until the primary rate limit resets, when GitHub said."""
+        self.explained = False
+        """Set by `comments.explain`, which says the cause once."""
 
 
 class GitHubClient:
@@ -83,6 +116,7 @@ class GitHubClient:
     ) -> None:
         import requests
 
+        _check_token(token)
         self.api_url = api_url.rstrip("/")
         self.policy = policy or RetryPolicy()
         self.session = session or requests.Session()
@@ -96,6 +130,8 @@ class GitHubClient:
         self._token = token
         self._sleep = sleep
         self._clock = clock
+        self.waits: list[Wait] = []
+        """Every pause so far, for the caller to report."""
 
     # --- endpoints ------------------------------------------------------------------------
 
@@ -111,7 +147,7 @@ class GitHubClient:
                     f"more than {MAX_PAGES} pages of comments on #{number}", status=None
                 )
             response = self.request("GET", url, params=params)
-            items = response.json()
+            items = _json(response, "GET", url)
             if not isinstance(items, list):
                 raise GitHubApiError(
                     f"GitHub answered GET {_path(url)} with something that is not a list",
@@ -128,11 +164,11 @@ class GitHubClient:
 
     def create_comment(self, repository: str, number: int, body: str) -> Comment:
         url = f"{self.api_url}/repos/{repository}/issues/{number}/comments"
-        return _comment(self.request("POST", url, json={"body": body}).json())
+        return _comment(_json(self.request("POST", url, json={"body": body}), "POST", url))
 
     def update_comment(self, repository: str, comment_id: int, body: str) -> Comment:
         url = f"{self.api_url}/repos/{repository}/issues/comments/{comment_id}"
-        return _comment(self.request("PATCH", url, json={"body": body}).json())
+        return _comment(_json(self.request("PATCH", url, json={"body": body}), "PATCH", url))
 
     def delete_comment(self, repository: str, comment_id: int) -> None:
         url = f"{self.api_url}/repos/{repository}/issues/comments/{comment_id}"
@@ -140,7 +176,8 @@ class GitHubClient:
 
     def pull_request_head(self, repository: str, number: int) -> str | None:
         """The head commit of a pull request."""
-        data = self.request("GET", f"{self.api_url}/repos/{repository}/pulls/{number}").json()
+        url = f"{self.api_url}/repos/{repository}/pulls/{number}"
+        data = _json(self.request("GET", url), "GET", url)
         head = data.get("head") if isinstance(data, dict) else None
         sha = head.get("sha") if isinstance(head, dict) else None
         return sha if isinstance(sha, str) else None
@@ -160,72 +197,110 @@ class GitHubClient:
         import tenacity
 
         policy = self.policy
+        rate_limited = [0]  # rate-limit answers so far: each wait doubles
 
         def attempt() -> requests.Response:
-            return self.session.request(
-                method,
-                url,
-                params=params,
-                json=json,
-                headers={"Authorization": f"Bearer {self._token.reveal()}"},
-                timeout=policy.timeout,
-                allow_redirects=False,
-            )
+            return self._follow(method, url, params, json)
+
+        def wait(state: Any) -> float:
+            outcome = state.outcome
+            if outcome is not None and not outcome.failed:
+                response = outcome.result()
+                asked = self._asked_wait(response)
+                if asked is not None:
+                    return asked
+                if _rate_limit(response) is not None:
+                    rate_limited[0] += 1
+                    return float(policy.rate_limit_wait * 2 ** (rate_limited[0] - 1))
+            return float(min(policy.backoff * 2 ** (state.attempt_number - 1), policy.backoff_max))
+
+        def before_sleep(state: Any) -> None:
+            self.waits.append(Wait(state.upcoming_sleep, method, _path(url), _why(state.outcome)))
 
         transient = (requests.Timeout, requests.ConnectionError)
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(transient)
             | tenacity.retry_if_result(_should_retry),
-            wait=self._wait,
+            wait=wait,
             stop=self._stop,
             sleep=self._sleep,
+            before_sleep=before_sleep,
             retry_error_callback=lambda state: state,
         )
+        waits_before = len(self.waits)
         try:
             outcome = retrying(attempt)
-        except requests.RequestException as exc:  # not worth retrying (bad URL, redirects, ...)
+        except requests.RequestException as exc:  # not worth retrying (bad URL, ...)
             raise GitHubApiError(
                 f"cannot reach GitHub for {method} {_path(url)}: {type(exc).__name__}",
                 status=None,
                 hint="check GITHUB_API_URL or --api-url",
             ) from None
         if isinstance(outcome, tenacity.RetryCallState):  # gave up
-            return self._give_up(method, url, outcome)
+            return self._give_up(method, url, outcome, self.waits[waits_before:])
         response: requests.Response = outcome
         if response.status_code >= 300:
-            raise _error(method, url, response, attempts=1)
+            raise self._error(method, url, response, attempts=1)
+        return response
+
+    def _follow(
+        self, method: str, url: str, params: dict[str, Any] | None, json: Any
+    ) -> requests.Response:
+        """One try, following redirects as GitHub asks: any for GET, and with the method and
+        body kept for 307/308; never to another origin, which would get the token."""
+        for _hop in range(self.policy.redirects + 1):
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                headers={"Authorization": f"Bearer {self._token.reveal()}"},
+                timeout=self.policy.timeout,
+                allow_redirects=False,
+            )
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECT_STATUSES or not location:
+                return response
+            if response.status_code not in (307, 308) and method not in ("GET", "HEAD"):
+                return response  # a 301/302/303 would turn a write into a GET: said, not followed
+            target = urljoin(response.url, location)
+            if not self._same_origin(target):
+                response.close()
+                raise GitHubApiError(
+                    f"GitHub redirected {method} {_path(url)} to another host "
+                    f"({urlsplit(target).netloc or target[:80]}); mlci does not send the "
+                    "token there",
+                    status=response.status_code,
+                    hint="check GITHUB_API_URL or --api-url, and --repo OWNER/NAME",
+                )
+            response.close()
+            url, params = target, None  # the Location carries its own query
         return response
 
     def _same_origin(self, url: str) -> bool:
         ours, theirs = urlsplit(self.api_url), urlsplit(url)
         return (ours.scheme, ours.netloc) == (theirs.scheme, theirs.netloc)
 
-    def _wait(self, state: Any) -> float:
-        """Seconds before the next try: what GitHub asks for, else exponential backoff."""
-        policy = self.policy
-        outcome = state.outcome
-        asked = None
-        if outcome is not None and not outcome.failed:
-            asked = self._asked_wait(outcome.result())
-        if asked is not None:
-            return asked
-        return float(min(policy.backoff * 2 ** (state.attempt_number - 1), policy.backoff_max))
-
     def _asked_wait(self, response: requests.Response) -> float | None:
+        """What GitHub asks for: Retry-After, or until the reset of a used-up rate limit."""
         retry_after = response.headers.get("Retry-After")
         if retry_after:
             seconds = _parse_retry_after(retry_after, self._clock())
             if seconds is not None:
                 return seconds
-        if response.headers.get("x-ratelimit-remaining") == "0":
-            reset = response.headers.get("x-ratelimit-reset", "")
-            try:
-                return max(float(reset) - self._clock(), 0.0) + 1.0
-            except ValueError:
-                pass
-        if response.status_code == 403 and _is_rate_limited(response):
-            return self.policy.secondary_wait
+        reset_in = self._reset_in(response)
+        if reset_in is not None:
+            return reset_in + 1.0
         return None
+
+    def _reset_in(self, response: requests.Response) -> float | None:
+        if response.headers.get("x-ratelimit-remaining") != "0":
+            return None
+        try:
+            reset = float(response.headers.get("x-ratelimit-reset", ""))
+        except ValueError:
+            return None
+        return max(reset - self._clock(), 0.0) if math.isfinite(reset) else None
 
     def _stop(self, state: Any) -> bool:
         policy = self.policy
@@ -234,9 +309,10 @@ class GitHubClient:
         spent = max(state.seconds_since_start or 0.0, state.idle_for)
         return bool(spent + state.upcoming_sleep > policy.budget)
 
-    def _give_up(self, method: str, url: str, state: Any) -> requests.Response:
+    def _give_up(self, method: str, url: str, state: Any, waits: list[Wait]) -> requests.Response:
         outcome = state.outcome
         attempts = state.attempt_number
+        waited = _waited(waits)
         if outcome.failed:
             exc = outcome.exception()
             import requests
@@ -248,33 +324,110 @@ class GitHubClient:
             )
             raise GitHubApiError(
                 f"GitHub ({urlsplit(self.api_url).netloc}) {what} for {method} {_path(url)}, "
-                f"{attempts} attempt{'s' if attempts != 1 else ''}",
+                f"{attempts} attempt{'s' if attempts != 1 else ''}{waited}",
                 status=None,
                 hint="GitHub may be down; the report is still in the job summary and -o FILE",
             )
         response = outcome.result()
         upcoming = state.upcoming_sleep
-        error = _error(method, url, response, attempts=attempts)
+        error = self._error(method, url, response, attempts=attempts)
+        error.message += waited
         if upcoming and state.attempt_number < self.policy.attempts:
-            error.message += (
-                f"; GitHub asks to wait {math.ceil(upcoming)} s, more than the "
-                f"{self.policy.budget:g} s budget"
-            )
+            if self._asked_wait(response) is not None:
+                error.message += (
+                    f"; GitHub asks to wait {math.ceil(upcoming)} s, more than the "
+                    f"{self.policy.budget:g} s budget"
+                )
+            else:
+                error.message += (
+                    f"; waiting {math.ceil(upcoming)} s more would pass the "
+                    f"{self.policy.budget:g} s budget"
+                )
         raise error
+
+    def _error(
+        self, method: str, url: str, response: requests.Response, *, attempts: int
+    ) -> GitHubApiError:
+        status = response.status_code
+        # GitHub (or a proxy) may echo the request: the token never reaches a message.
+        github_message = _github_message(response).replace(self._token.reveal(), "***")
+        said = f"{status} {github_message or response.reason or ''}".strip()
+        text = f"GitHub answered {method} {_path(url)} with {said}"
+        if attempts > 1:
+            text += f" after {attempts} attempts"
+        return GitHubApiError(
+            text,
+            status=status,
+            github_message=github_message,
+            rate_limit=_rate_limit(response),
+            reset_in=self._reset_in(response),
+        )
 
 
 def _should_retry(response: requests.Response) -> bool:
-    status = response.status_code
-    if status in RETRY_STATUSES or status == 429:
-        return True
-    return status == 403 and _is_rate_limited(response)
+    return response.status_code in RETRY_STATUSES or _rate_limit(response) is not None
 
 
-def _is_rate_limited(response: requests.Response) -> bool:
-    """A 403 that is a rate limit (primary or secondary), not a permission problem."""
-    if response.headers.get("Retry-After") or response.headers.get("x-ratelimit-remaining") == "0":
-        return True
-    return "rate limit" in _github_message(response).lower()
+def _rate_limit(response: requests.Response) -> RateLimit | None:
+    """Which rate limit a 403 or 429 is, told apart from a permission problem (a 403 without
+    these headers or words), as GitHub's rate-limit docs describe them."""
+    if response.status_code not in (403, 429):
+        return None
+    message = _github_message(response).lower()
+    if "secondary rate limit" in message or "abuse" in message:
+        return "secondary"
+    if response.headers.get("x-ratelimit-remaining") == "0" or "rate limit" in message:
+        return "primary"
+    if response.status_code == 429 or response.headers.get("Retry-After"):
+        return "secondary"
+    return None
+
+
+def _why(outcome: Any) -> str:
+    if outcome is None:
+        return "no answer"
+    if outcome.failed:
+        return type(outcome.exception()).__name__
+    response = outcome.result()
+    limit = _rate_limit(response)
+    if limit is not None:
+        return f"{response.status_code}, {limit} rate limit"
+    return str(response.status_code)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3g} s" if value < 10 else f"{math.ceil(value)} s"
+
+
+def _waited(waits: list[Wait]) -> str:
+    if not waits:
+        return ""
+    return " (waited " + ", ".join(_seconds(wait.seconds) for wait in waits) + ")"
+
+
+def _check_token(token: Token) -> None:
+    """HTTP headers carry Latin-1 at most, and a GitHub token is printable ASCII: anything else
+    is a pasting mistake, said without showing the token."""
+    secret = token.reveal()
+    if not secret or not (secret.isascii() and secret.isprintable()) or " " in secret:
+        raise GitHubError(
+            "the GitHub token holds characters no token has (spaces, control or non-ASCII "
+            "characters)",
+            hint="check GITHUB_TOKEN or --token",
+        )
+
+
+def _json(response: requests.Response, method: str, url: str) -> Any:
+    """The answer's JSON; an HTML page from a proxy or single sign-on is said, not a crash."""
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        raise GitHubApiError(
+            f"GitHub answered {method} {_path(url)} with {response.status_code} {kind}, not JSON",
+            status=None,
+            hint="a proxy or single sign-on page may be in the way: check GITHUB_API_URL",
+        ) from None
 
 
 def _parse_retry_after(value: str, now: float) -> float | None:
@@ -302,16 +455,6 @@ def _github_message(response: requests.Response) -> str:
         if details:
             message += ": " + "; ".join(str(detail) for detail in details)
     return message[:300]
-
-
-def _error(method: str, url: str, response: requests.Response, *, attempts: int) -> GitHubApiError:
-    status = response.status_code
-    github_message = _github_message(response)
-    said = f"{status} {github_message or response.reason or ''}".strip()
-    text = f"GitHub answered {method} {_path(url)} with {said}"
-    if attempts > 1:
-        text += f" after {attempts} attempts"
-    return GitHubApiError(text, status=status, github_message=github_message)
 
 
 def _path(url: str) -> str:

@@ -3,6 +3,7 @@ and the fork-safe comment artifact that carries it from an untrusted job to a tr
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,14 +51,64 @@ def with_marker(body: str, report_id: str) -> str:
     return f"{comment_marker(report_id)}\n{stripped}"
 
 
-def check_body_size(body: str, where: Path | str | None = None) -> None:
-    size = len(body.encode("utf-8"))
-    if size > COMMENT_LIMIT:
-        raise InputFileError(
-            f"comment body is {size:,} bytes, over GitHub's {COMMENT_LIMIT:,}-character limit",
-            path=where,
-            hint="render it with `mlci check --comment` or `--comment-artifact`, which fit it",
-        )
+COMMENT_ROOM = COMMENT_LIMIT - 1_024
+"""What a posted body may hold, in `comment_length` units: a margin below GitHub's limit."""
+FULL_REPORT = "the job summary and the report artifact"
+
+
+def comment_length(body: str) -> int:
+    """The body's length as GitHub counts it against its 65,536-character limit, erring long:
+    UTF-16 code units (a character outside the BMP counts twice), never fewer than characters."""
+    return len(body.encode("utf-16-le")) // 2
+
+
+def fit_comment(body: str, where: str = FULL_REPORT, room: int = COMMENT_ROOM) -> str:
+    """`body` if it fits GitHub's limit (with a margin), else cut at the last section boundary
+    that fits (a heading, else a blank line outside a code block), with a note saying where the
+    whole report is. Never refuses: a report too long for a comment is still posted."""
+    if comment_length(body) <= room:
+        return body
+    note = (
+        "\n\n> [!NOTE]\n> The report is too long for a comment and was cut here: the full "
+        f"report is in {where}.\n"
+    )
+    kept = _cut(body, room - comment_length(note) - 32)  # 32: closing tags added below
+    return kept.rstrip() + _close_blocks(kept) + note
+
+
+def _cut(body: str, room: int) -> str:
+    """The longest prefix of `body` within `room` that ends at a section boundary."""
+    prefix = body[:room]
+    while comment_length(prefix) > room:  # characters outside the BMP count twice
+        prefix = prefix[: len(prefix) - (comment_length(prefix) - room + 1) // 2 - 1]
+    lines = prefix.split("\n")[:-1]  # the last line may be cut in the middle
+    heading = blank = line_end = 0
+    fenced = False
+    offset = 0
+    for line in lines:
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        if not fenced and offset > 0:
+            if line.startswith("#"):
+                heading = offset
+            elif not line.strip():
+                blank = offset
+        offset += len(line) + 1
+        line_end = offset
+    # a boundary that keeps less than half of what fits is no better than the last full line
+    end = next((at for at in (heading, blank) if at >= room // 2), line_end) or len(prefix)
+    return body[:end]
+
+
+def _close_blocks(kept: str) -> str:
+    """What closes the code fence and `<details>` blocks the cut left open."""
+    closing = ""
+    fences = sum(1 for line in kept.split("\n") if line.lstrip().startswith(("```", "~~~")))
+    if fences % 2:
+        closing += "\n```"
+    open_details = len(re.findall(r"<details\b", kept)) - len(re.findall(r"</details>", kept))
+    closing += "\n\n</details>" * max(min(open_details, 4), 0)
+    return closing
 
 
 def post_sticky_comment(
@@ -70,8 +121,7 @@ def post_sticky_comment(
     was written by someone else), the next one is tried, then a new one is created. Two runs
     that both found none and both created one leave one: see `_keep_the_oldest`.
     """
-    body = with_marker(body, report_id)
-    check_body_size(body)
+    body = fit_comment(with_marker(body, report_id))
     marker = comment_marker(report_id)
     try:
         mine = [c for c in client.issue_comments(repository, number) if _starts_with(c, marker)]
@@ -121,7 +171,12 @@ def _starts_with(comment: Comment, marker: str) -> bool:
 
 def explain(error: GitHubApiError, repository: str, number: int) -> GitHubApiError:
     """The error with its likely cause and what to do about it."""
+    if error.explained:
+        return error
+    error.explained = True
     status = error.status
+    if error.rate_limit is not None:
+        return _explain_rate_limit(error)
     if status == 401:
         error.message = (
             f"GitHub rejected the token (401 {error.github_message or 'Bad credentials'})"
@@ -150,8 +205,26 @@ def explain(error: GitHubApiError, repository: str, number: int) -> GitHubApiErr
         )
     elif status == 422:
         error.hint = "GitHub did not accept the comment body"
-    elif status is not None and 300 <= status < 400:
+    elif status is not None and 300 <= status < 400 and error.hint is None:
         error.hint = "the repository may have moved: pass --repo OWNER/NAME"
+    return error
+
+
+def _explain_rate_limit(error: GitHubApiError) -> GitHubApiError:
+    """A rate limit is not a permission problem: say which one, and when it lifts."""
+    if error.rate_limit == "primary":
+        when = f"; it resets in {math.ceil(error.reset_in)} s" if error.reset_in is not None else ""
+        error.message = f"GitHub's rate limit for this token is used up{when}: {error.message}"
+        error.hint = (
+            "the report is still in the job summary and the report artifact; re-run the job "
+            "after the reset, or spread the jobs that share this token"
+        )
+    else:
+        error.message = f"GitHub's secondary rate limit stopped the request: {error.message}"
+        error.hint = (
+            "too many requests in a short time (jobs sharing the token?); the report is still "
+            "in the job summary and the report artifact; re-run the job in a few minutes"
+        )
     return error
 
 
@@ -189,7 +262,8 @@ def read_comment_artifact(directory: Path) -> CommentArtifact:
             path=directory,
             hint="download the artifact `mlci check --comment-artifact DIR` wrote",
         )
-    body_bytes = _read_small(directory / BODY_FILE, COMMENT_LIMIT, "comment body")
+    # Four UTF-8 bytes a character at most; the body is fitted to GitHub's limit when posted.
+    body_bytes = _read_small(directory / BODY_FILE, 4 * COMMENT_LIMIT, "comment body")
     if body_bytes is None:
         raise InputFileError(
             f"comment artifact has no {BODY_FILE}",

@@ -11,8 +11,12 @@ from pathlib import Path
 
 from mlci.errors import MlciError
 from mlci.github.actions import (
+    ANNOTATIONS_PER_JOB,
+    ANNOTATIONS_PER_LEVEL,
     annotation_commands,
+    annotations_written,
     append_step_summary,
+    record_annotations,
     summary_room,
     write_outputs,
 )
@@ -99,15 +103,17 @@ def _post(
     if settings.pr_number is None:
         done.messages.append("mlci: not a pull request: no PR comment posted")
         return
+    client = None
     try:
         repository, number = settings.require_target()
-        posted = post_sticky_comment(
-            client_factory(settings), repository, number, body, report.report_id
-        )
+        client = client_factory(settings)
+        posted = post_sticky_comment(client, repository, number, body, report.report_id)
     except MlciError as error:
         done.comment_error = error
         done.messages.append(f"mlci: warning: could not post the PR comment: {error}")
         return
+    finally:
+        done.messages.extend(f"mlci: {wait}" for wait in (client.waits if client else ()))
     done.comment_url = posted.html_url
     done.messages.append(f"mlci: PR comment {posted.action}: {posted.html_url}")
 
@@ -122,25 +128,35 @@ def _actions_files(
     from mlci.github.annotations import report_annotations
     from mlci.report.markdown import render_fitted
 
+    annotations = annotation_commands(
+        report_annotations(report, config_path=request.config_path, workspace=request.workspace),
+        job_room=ANNOTATIONS_PER_JOB - annotations_written(env),
+    )
+    done.log.extend(annotations.commands)
+    record_annotations(env, len(annotations.commands))
+    left_out = annotations.left_out_text
+    note = (
+        f"\n> [!NOTE]\n> {left_out} of this report are not shown as annotations: GitHub shows "
+        f"at most {ANNOTATIONS_PER_LEVEL} of each type per step and {ANNOTATIONS_PER_JOB} per "
+        "job. All of them are in this report.\n"
+        if left_out
+        else ""
+    )
     summary = env.get("GITHUB_STEP_SUMMARY")
     try:
         if summary:
             path = Path(summary)
-            room = summary_room(path)
+            room = summary_room(path) - len(note.encode())
             if room > 1_024:
                 where = (
                     "the report artifact" if request.report_path else "the mlci report (-o FILE)"
                 )
                 text = render_fitted(report, replace(options, full_report=where), room - 2)
-                append_step_summary(path, "\n" + text)
+                append_step_summary(path, "\n" + text + note)
             else:
                 done.messages.append("mlci: warning: the job summary is full; report not added")
     except MlciError as error:
         done.messages.append(f"mlci: warning: {error}")
-    annotations = report_annotations(
-        report, config_path=request.config_path, workspace=request.workspace
-    )
-    done.log.extend(annotation_commands(annotations))
     outputs = env.get("GITHUB_OUTPUT")
     if outputs:
         try:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fake_github import FakeGitHub
 
-from mlci.errors import GitHubError, MlciError
+from mlci.errors import GitHubError
 from mlci.github.client import Comment, GitHubApiError, GitHubClient, RetryPolicy
 from mlci.github.comments import post_sticky_comment, with_marker
 from mlci.github.settings import Token
@@ -172,14 +172,17 @@ def test_large_existing_comments_are_read(github: FakeGitHub, clock: Clock) -> N
     )
 
 
-def test_body_over_the_limit_is_refused_before_sending(github: FakeGitHub, clock: Clock) -> None:
-    with pytest.raises(MlciError) as caught:
-        post_sticky_comment(client_for(github, clock), REPO, 7, "x" * 200_000, "default")
-    assert str(caught.value) == (
-        "comment body is 200,032 bytes, over GitHub's 65,536-character limit "
-        "(render it with `mlci check --comment` or `--comment-artifact`, which fit it)"
+def test_body_over_the_limit_is_cut_not_refused(github: FakeGitHub, clock: Clock) -> None:
+    body = "## Part one\n\n" + "x" * 40_000 + "\n\n## Part two\n\n" + "y" * 160_000
+    post_sticky_comment(client_for(github, clock), REPO, 7, body, "default")
+    (posted,) = mlci_comments(github)
+    text = str(posted["body"])
+    assert "## Part two" not in text
+    assert "x" * 40_000 in text
+    assert text.endswith(
+        "> [!NOTE]\n> The report is too long for a comment and was cut here: the full report "
+        "is in the job summary and the report artifact.\n"
     )
-    assert github.calls() == []
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
@@ -229,8 +232,9 @@ def test_rate_limit_longer_than_the_budget_gives_up_at_once(
     with pytest.raises(GitHubApiError) as caught:
         post_sticky_comment(client_for(github, clock), REPO, 7, "body", "default")
     assert caught.value.message == (
+        "GitHub's secondary rate limit stopped the request: "
         f"GitHub answered GET {LIST} with 429 slow down; GitHub asks to wait 3600 s, "
-        "more than the 120 s budget"
+        "more than the 300 s budget"
     )
     assert clock.sleeps == []
     assert len(github.calls()) == 1
@@ -241,7 +245,8 @@ def test_persistent_502_gives_up_after_the_attempts(github: FakeGitHub, clock: C
     with pytest.raises(GitHubApiError) as caught:
         post_sticky_comment(client_for(github, clock), REPO, 7, "body", "default")
     assert caught.value.message == (
-        f"GitHub answered GET {LIST} with 502 Server Error after 5 attempts"
+        f"GitHub answered GET {LIST} with 502 Server Error after 5 attempts "
+        "(waited 1 s, 2 s, 4 s, 8 s)"
     )
     assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]
 
@@ -269,7 +274,7 @@ def test_timeouts_give_up_with_a_clear_message(github: FakeGitHub, clock: Clock)
     host = github.url.removeprefix("http://")
     assert str(caught.value) == (
         f"GitHub ({host}) did not answer within 0.2 s for GET {LIST}, 2 attempts "
-        "(GitHub may be down; the report is still in the job summary and -o FILE)"
+        "(waited 1 s) (GitHub may be down; the report is still in the job summary and -o FILE)"
     )
 
 

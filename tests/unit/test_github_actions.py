@@ -16,7 +16,6 @@ from mlci.github.actions import (
     escape_data,
     escape_property,
     format_outputs,
-    stop_commands,
 )
 from mlci.github.annotations import report_annotations
 from mlci.github.settings import load_settings
@@ -46,7 +45,7 @@ def test_annotation_command() -> None:
 def test_annotations_are_capped_per_level_with_a_note() -> None:
     annotations = [Annotation("error", f"e{i}") for i in range(13)]
     annotations += [Annotation("warning", f"w{i}") for i in range(2)]
-    commands = annotation_commands(annotations)
+    commands = annotation_commands(annotations).commands
     assert commands == [
         *(f"::error::e{i}" for i in range(10)),
         "::warning::w0",
@@ -71,13 +70,6 @@ def test_random_delimiters_differ() -> None:
     second = format_outputs({"a": "1"}).split("\n")[0]
     assert first != second
     assert first.startswith("a<<ghadelimiter_")
-
-
-def test_stop_commands_pair() -> None:
-    stop, resume = stop_commands()
-    token = stop.removeprefix("::stop-commands::")
-    assert len(token) == 32
-    assert resume == f"::{token}::"
 
 
 def test_summary_is_appended_within_the_limit(tmp_path: Path) -> None:
@@ -244,7 +236,7 @@ def test_annotations_point_at_the_gate_rule_and_the_data(tmp_path: Path) -> None
     )
     commands = annotation_commands(
         report_annotations(report, config_path=config, workspace=tmp_path)
-    )
+    ).commands
     assert commands == [
         "::error file=ml/mlci.yaml,line=6,title=mlci gate accuracy%3A min failed::0.8 < 0.9 (observed 0.8, limit 0.9)",
         "::error file=ml/schema.yaml,line=4,title=mlci data train%3A column_in_dataframe::column age fails column_in_dataframe; e.g. age",
