@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from pathlib import Path
 
 
@@ -58,7 +59,22 @@ class MlciError(Exception):
         text = f"{self.location}: {self.message}" if self.location else self.message
         if self.hint:
             text = f"{text} ({self.hint})"
-        return text
+        return one_line(text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """`text` as one line of plain characters: a newline, CR, ESC or any other control
+    character from a user's file is shown escaped (`\\n`, `\\x1b`), never acted on by a
+    terminal or read as a second line."""
+    return _CONTROL.sub(_escape_control, text)
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    character = match[0]
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(character, f"\\x{ord(character):02x}")
 
 
 def _display_path(path: str) -> str:

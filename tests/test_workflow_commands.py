@@ -158,6 +158,26 @@ def test_stdout_to_a_file_gets_no_window_and_stderr_is_fenced(
     assert runner_commands(done.stderr) == []
 
 
+@pytest.mark.parametrize("args", [("diff", "--json"), ("check", "--format", "json")])
+def test_json_on_a_pipe_stays_json_and_inert(hostile_repo: GitRepo, args: tuple[str, ...]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mlci", *args],
+        cwd=hostile_repo.path,
+        env={**os.environ, "GITHUB_ACTIONS": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode in (0, 2), done.stderr  # 2: a gate on a metric that is not there
+    own = [line for line in done.stdout.splitlines() if line.startswith("::error ")]
+    data = json.loads("\n".join(line for line in done.stdout.splitlines() if line not in own))
+    assert "##[warning]INJECTED" in json.dumps(data, ensure_ascii=False)  # the same data
+    assert not any("##[" in line for line in done.stdout.splitlines() if line not in own)
+    assert runner_commands(done.stdout) == own  # a `##[` in an annotation's message is data
+    assert done.stderr.startswith("::stop-commands::")
+    assert runner_commands(done.stderr) == []
+
+
 def test_annotation_text_keeps_control_characters_visible() -> None:
     annotation = Annotation("error", "bell\x07 nul\x00 csi\x9b", title="acc\x1b[31mred")
     assert annotation.command() == "::error title=acc%1B[31mred::bell%07 nul%00 csi%9B"

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mlci.cli.state import CliState, format_option, output_option, pass_state
+from mlci.errors import one_line
 
 
 @click.command()
@@ -39,5 +40,5 @@ def gate(state: CliState, base: str | None, output_format: str | None, output: P
     color = shown == "text" and stdout_is_terminal()
     click.echo(RENDERERS[shown](report, render_options(config, color=color)), nl=False)
     for problem in report.problems:
-        click.echo(f"mlci: error: {problem.message}", err=True)
+        click.echo(f"mlci: error: {one_line(problem.message)}", err=True)
     return report.exit_code

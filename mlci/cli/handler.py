@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Sequence
@@ -22,18 +23,24 @@ def run(command: click.Command, args: Sequence[str] | None = None) -> int:
     request's files cannot become workflow commands. mlci's own commands pause it."""
     from mlci.github.actions import close_command_window, open_command_window
 
-    open_command_window(os.environ)
+    argv = list(args) if args is not None else sys.argv[1:]
+    open_command_window(os.environ, json_stdout=_prints_json(argv))
     try:
-        return _run(command, args)
+        return _run(command, argv)
     finally:
         close_command_window()
 
 
-def _run(command: click.Command, args: Sequence[str] | None) -> int:
+def _prints_json(argv: list[str]) -> bool:
+    """Whether the command line asks for JSON on stdout (then it is made inert, not fenced)."""
+    if "--json" in argv or "--format=json" in argv:
+        return True
+    return any(a == "--format" and b == "json" for a, b in itertools.pairwise(argv))
+
+
+def _run(command: click.Command, args: list[str]) -> int:
     try:
-        result = command.main(
-            args=list(args) if args is not None else None, prog_name="mlci", standalone_mode=False
-        )
+        result = command.main(args=args, prog_name="mlci", standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.exceptions.Abort:

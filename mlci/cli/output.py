@@ -8,6 +8,7 @@ import click
 
 from mlci.cli.state import resolve_format, stdout_is_terminal, write_output
 from mlci.config_file import ConfigFile
+from mlci.errors import one_line
 from mlci.report.model import Report
 from mlci.report.render import RENDERERS, RenderOptions
 
@@ -49,4 +50,4 @@ def emit_report(
         nl=False,
     )
     for problem in report.problems:
-        click.echo(f"mlci: error: {problem.message}", err=True)
+        click.echo(f"mlci: error: {one_line(problem.message)}", err=True)

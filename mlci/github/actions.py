@@ -202,7 +202,7 @@ class CommandWindow:
 
     def command(self, line: str) -> None:
         """One of mlci's own workflow commands (the window must be paused)."""
-        self._write(line, stream=sys.stdout)
+        self._write(line, stream=_stdout or sys.stdout)
 
     def _write(self, line: str, stream: TextIO | None = None) -> None:
         for other in (*self.others, self.stream):
@@ -212,26 +212,49 @@ class CommandWindow:
         _flush(target)
 
 
+class InertJson:
+    """stdout for a command that prints JSON in a job: `##[` (which the runner reads anywhere
+    in a line) is written `##\\u005b`, the same JSON; `::` cannot start a line of JSON. The
+    output needs no window then, so none pollutes it (`mlci diff --json | jq`)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(text.replace("##[", "##\\u005b"))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+
 _window: CommandWindow | None = None
+_stdout: TextIO | None = None
 
 
-def open_command_window(env: Mapping[str, str]) -> CommandWindow | None:
+def open_command_window(env: Mapping[str, str], *, json_stdout: bool = False) -> None:
     """In GitHub Actions, open the window for the rest of the command (the CLI handler does,
-    before the command reads anything); outside, nothing."""
-    global _window
+    before the command reads anything); outside, nothing. With `json_stdout` the window is on
+    stderr and stdout is made inert instead (`InertJson`)."""
+    global _window, _stdout
     if env.get("GITHUB_ACTIONS") != "true":
-        return None
-    _window = CommandWindow.for_runner()
+        return
+    if json_stdout:
+        _stdout = sys.stdout
+        sys.stdout = InertJson(sys.stdout)
+        _window = CommandWindow(sys.stderr, (_stdout,))
+    else:
+        _window = CommandWindow.for_runner()
     _window.open()
-    return _window
 
 
 def close_command_window() -> None:
-    global _window
+    global _window, _stdout
     if _window is not None:
         window, _window = _window, None
         with suppress(OSError, ValueError):  # stdout went away (`| head`): nothing to fence
             window.close()
+    if _stdout is not None:
+        sys.stdout, _stdout = _stdout, None
 
 
 def write_commands(lines: Iterable[str]) -> None:
