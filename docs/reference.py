@@ -32,6 +32,7 @@ SECTIONS = {
     "gates[].significance": "Significance",
     "report": "ReportOptions",
     "mlflow": "MlflowOptions",
+    "train": "Train",
 }
 
 

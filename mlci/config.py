@@ -303,6 +303,36 @@ class MlflowOptions(_Section, frozen=True):
             )
 
 
+class Train(_Section, frozen=True):
+    """The training step `mlci train` runs only when its inputs changed (restoring the outputs
+    of an earlier run with the same inputs otherwise)."""
+
+    command: str
+    """The training command, run by the shell in the config file's directory."""
+    inputs: list[str]
+    """Everything the outputs depend on: files, directories or globs (`src/**/*.py`) of code,
+    data and params, relative to the config file. Their content (git blob ids), the command and
+    the Python version make the inputs hash."""
+    outputs: list[str]
+    """Files or directories the command writes (metrics, predictions, model), cached under
+    the inputs hash and restored when it matches."""
+    cache_dir: str = ".mlci/cache"
+    """Where outputs are cached locally; the GitHub Action maps it to `actions/cache`."""
+    dvc: bool | None = None
+    """Defer to DVC (`dvc repro --pull --allow-missing`, with its run cache) instead of the
+    inputs hash (default: when dvc.yaml exists next to the config file)."""
+
+    def __post_init__(self) -> None:
+        if not self.command.strip():
+            raise ValueError("train command must not be empty")
+        if not self.outputs:
+            raise ValueError("train needs at least one output (what the command writes)")
+        for key in ("inputs", "outputs"):
+            for item in getattr(self, key):
+                if not item.strip() or Path(item).is_absolute() or ".." in Path(item).parts:
+                    raise ValueError(f"train {key} must be paths inside the project, not {item!r}")
+
+
 class Config(_Section, frozen=True):
     """mlci.yaml."""
 
@@ -313,6 +343,8 @@ class Config(_Section, frozen=True):
     gates: list[Gate] = []
     report: ReportOptions = ReportOptions()
     mlflow: MlflowOptions = MlflowOptions()
+    train: Train | None = None
+    """The training step: `mlci train` runs it only when its inputs changed."""
 
 
 def load_config(path: Path) -> ConfigFile:

@@ -207,8 +207,16 @@ def mlflow_log_step(context: CheckContext, report: Report) -> None:
     log_step(context, report)
 
 
+def train_step(context: CheckContext, report: Report) -> None:
+    """What `mlci train` did for these inputs (`train:` in mlci.yaml)."""
+    from mlci.training.step import train_step as report_training
+
+    report_training(context.config, report)
+
+
 # The order in which `mlci check` runs its steps; later capabilities add theirs here.
 STEPS: list[tuple[str, Step]] = [
+    ("train", train_step),
     ("datasets", datasets_step),
     ("diff", diff_step),
     ("gates", gates_step),

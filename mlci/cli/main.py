@@ -63,6 +63,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mlci.cli.schema:schema",
         "Infer a pandera schema from data, or diff two schemas.",
     ),
+    "train": (
+        "mlci.cli.train:train",
+        "Run the `train:` command of mlci.yaml only when its inputs changed.",
+    ),
     "validate": (
         "mlci.cli.validate:validate",
         "Validate DATA files against a pandera schema, reporting every failing check at once.",

@@ -33,6 +33,7 @@ from mlci.report.tables import (
     format_percent,
     format_value,
 )
+from mlci.report.training import train_lines
 
 if TYPE_CHECKING:
     import jinja2
@@ -138,6 +139,8 @@ class ReportView:
     full_report: str = "the job summary and the report artifact"
     run_url: str | None = None
     commit: str | None = None
+    training: list[str] = field(default_factory=list)
+    """What training did for this head (`train:`), one sentence a line."""
 
     @property
     def headline(self) -> str:
@@ -181,6 +184,7 @@ def build_view(report: Report, options: RenderOptions, detail: Detail = LEVELS[0
     )
     if options.full_report:
         view.full_report = options.full_report
+    view.training = train_lines(report.train)
     rows = detail.rows
     if report.gates:
         view.gates, view.gate_details = _gate_sections(report.gates, precision, rows)

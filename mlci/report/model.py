@@ -132,6 +132,26 @@ class MlflowRunRef:
 
 
 @dataclass
+class TrainResult:
+    """What `mlci train` did for this head (`train:` in mlci.yaml): ran the command, or found
+    the inputs unchanged and restored the outputs of an earlier run."""
+
+    skipped: bool
+    """The command did not run: the outputs were restored (or DVC had nothing to run)."""
+    inputs_hash: str
+    """The inputs hash (for DVC: the digest of dvc.lock)."""
+    commit: str | None = None
+    """The commit the outputs were trained at (for a skipped run: `unchanged since <commit>`)."""
+    seconds: float | None = None
+    """How long the command ran, when it ran (or how long the restored run took)."""
+    engine: Literal["mlci", "dvc"] = "mlci"
+    stale: bool = False
+    """The inputs changed since the last `mlci train`: the outputs may not be this head's."""
+    undeclared_imports: list[str] = field(default_factory=list)
+    """Tracked Python files the training script imports that `train.inputs` does not cover."""
+
+
+@dataclass
 class Report:
     title: str = "mlci report"
     report_id: str = "default"
@@ -145,6 +165,8 @@ class Report:
     data_changes: list[DataChange] = field(default_factory=list)
     """DVC-tracked data and stage dependencies that changed against the base."""
     mlflow_run: MlflowRunRef | None = None
+    train: TrainResult | None = None
+    """What training did for this head, when mlci.yaml declares `train:`."""
     mlci_version: str = __version__
 
     @property

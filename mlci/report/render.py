@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from mlci.report.model import Report, report_to_dict
 from mlci.report.tables import Table, headline, report_tables
+from mlci.report.training import train_lines
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ def render_text(report: Report, options: RenderOptions) -> str:
     lines = [f"{report.title}: {headline(report)}"]
     if report.base:
         lines.append(f"compared with: {report.base}")
+    lines.extend(train_lines(report.train))
     body = "\n".join(lines) + "\n"
     for table in report_tables(report, options.precision):
         body += "\n" + (rich_table(table, options.width) if options.color else plain_table(table))
