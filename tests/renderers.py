@@ -103,6 +103,8 @@ def mermaid() -> Iterator[MermaidParser]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 @dataclass

@@ -1,0 +1,168 @@
+"""Every Mermaid chart mlci can draw, parsed by Mermaid itself (tests/renderers.py): curves of
+binary, multiclass and regression models, hostile names, one class, many classes, negative
+values and NaN."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mlci.checks.curves import classification_curves, regression_curves
+from mlci.report.charts import (
+    MAX_BARS,
+    Chart,
+    history_chart,
+    mermaid_chart,
+    mermaid_text,
+    model_curve_charts,
+    paired_bar_chart,
+)
+from renderers import MermaidParser
+
+HOSTILE = [
+    'a"b',
+    "`code` ```",
+    "%%{init: {'theme': 'dark'}}%%",
+    "x]; y[",
+    "line\nbreak",
+    "<script>alert(1)</script>",
+    "@octocat #1 https://evil.example",
+    "ünïcödé 名前",
+    "\u202eevil",
+    "a,b",
+    "-",
+    "",
+    " ",
+    "x" * 300,
+]
+
+
+def blocks(charts: list[Chart]) -> list[str]:
+    return [block for block in map(mermaid_chart, charts) if block is not None]
+
+
+def assert_parse(mermaid: MermaidParser, charts: list[Chart], at_least: int = 1) -> list[str]:
+    found = blocks(charts)
+    assert len(found) >= at_least
+    mermaid.assert_parses("\n\n".join(found), at_least=len(found))
+    return found
+
+
+def binary_scores(seed: int = 0, n: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    base = np.clip(rng.normal(0.4 + 0.2 * y, 0.25), 0, 1)
+    head = np.clip(base + 0.2 * (y - 0.5), 0, 1)
+    return y, head, base
+
+
+def test_binary_curves_parse(mermaid: MermaidParser) -> None:
+    y, head, base = binary_scores()
+    charts = model_curve_charts(classification_curves(y, head, base))
+    assert [chart.key for chart in charts] == ["roc", "pr", "calibration"]
+    found = assert_parse(mermaid, charts, at_least=3)
+    roc = found[0]
+    assert 'line "base" [' in roc and 'line "head" [' in roc
+    assert 'y-axis "true positive rate" 0 --> 1' in roc
+    # The title names the colours: GitHub's older Mermaid draws no legend.
+    assert "base grey, head blue" in roc
+    # The numbers are the table's: 21 points, no exponent notation.
+    assert len(charts[0].table.rows) == 21
+    assert "e-" not in roc and "e+" not in roc
+
+
+def test_multiclass_curves_with_hostile_class_names_parse(mermaid: MermaidParser) -> None:
+    rng = np.random.default_rng(1)
+    classes = HOSTILE[:6]
+    y = np.array(classes, dtype=object)[rng.integers(0, len(classes), 300)]
+    head = rng.dirichlet(np.ones(len(classes)), 300)
+    base = rng.dirichlet(np.ones(len(classes)), 300)
+    charts = model_curve_charts(classification_curves(y, head, base, classes=classes))
+    assert charts[0].note is not None
+    assert_parse(mermaid, charts, at_least=3)
+
+
+def test_one_class_draws_what_it_can(mermaid: MermaidParser) -> None:
+    y = np.ones(50)
+    charts = model_curve_charts(classification_curves(y, np.linspace(0, 1, 50)))
+    drawn = blocks(charts)
+    # No ROC without negatives: the table says "-", the chart is left out; PR and calibration stay.
+    assert mermaid_chart(charts[0]) is None
+    assert all(row[1] == "-" for row in charts[0].table.rows)
+    assert_parse(mermaid, charts[1:], at_least=2)
+    assert len(drawn) == 2
+
+
+def test_calibration_leaves_out_empty_bins(mermaid: MermaidParser) -> None:
+    y, head, base = binary_scores(2)
+    head = head * 0.5  # every head score below 0.5: the upper bins are empty
+    calibration = model_curve_charts(classification_curves(y, head, base))[2]
+    block = mermaid_chart(calibration)
+    assert block is not None
+    assert block.count('"') < 2 * 10 + 10  # fewer than ten categories drawn
+    assert any(row[2] == "-" for row in calibration.table.rows)
+    assert_parse(mermaid, [calibration])
+
+
+def test_regression_curves_parse_with_negative_values(mermaid: MermaidParser) -> None:
+    rng = np.random.default_rng(3)
+    actual = rng.normal(-50, 20, 500)
+    charts = model_curve_charts(
+        regression_curves(actual, actual + rng.normal(0, 5, 500), actual + rng.normal(3, 9, 500))
+    )
+    assert [chart.key for chart in charts] == ["residuals", "deciles"]
+    found = assert_parse(mermaid, charts, at_least=2)
+    assert 'bar "base" [' in found[0]
+    assert '"-' in found[0]  # negative residual bins
+    assert 'line "head actual" [' in found[1]
+
+
+@pytest.mark.parametrize("count", [1, 2, 60])
+def test_per_class_bars_parse_for_one_few_and_many_classes(mermaid: MermaidParser, count: int) -> None:
+    rows = [
+        (HOSTILE[i % len(HOSTILE)] + str(i), 0.5 + i / 200, 0.55 + (i % 7) / 100)
+        for i in range(count)
+    ]
+    chart = paired_bar_chart("per_class", "F1 per class", "class", "F1", rows, y_range=(0, 1))
+    assert len(chart.table.rows) == count
+    assert len(chart.categories) == 2 * min(count, MAX_BARS)
+    assert (chart.note is not None) == (count > MAX_BARS)
+    assert_parse(mermaid, [chart])
+
+
+def test_slice_bars_with_negative_values_and_nan(mermaid: MermaidParser) -> None:
+    rows = [
+        ("region=north", -0.4, 0.2),
+        ("region=<b>south</b>", 0.3, -1.5),
+        ("region=|east|", math.nan, 0.1),
+        ("region=west", 0.2, None),
+    ]
+    chart = paired_bar_chart("slices", 'R² by "region"', "slice", "r2", rows)
+    block = mermaid_chart(chart)
+    assert block is not None
+    assert "NaN" not in block
+    assert [row[1] for row in chart.table.rows] == ["-0.4", "0.3", "NaN", "0.2"]
+    assert chart.table.rows[3][2] == "-"
+    assert_parse(mermaid, [chart])
+
+
+def test_history_parses(mermaid: MermaidParser) -> None:
+    runs = [(f"run {i}", 0.9 + i / 100) for i in range(8)] + [("PR #7", 0.97)]
+    assert_parse(mermaid, [history_chart("accuracy`]", runs)])
+
+
+def test_every_hostile_name_parses_alone(mermaid: MermaidParser) -> None:
+    charts = [
+        paired_bar_chart("slices", name, name, name, [(name, 1.0, 2.0)]) for name in HOSTILE
+    ]
+    assert_parse(mermaid, charts, at_least=len(HOSTILE))
+
+
+def test_mermaid_text_is_inert() -> None:
+    for name in HOSTILE:
+        text = mermaid_text(name)
+        assert not set(text) & set('"`\n[];{}<>#@\u202e'), text
+        assert "%%" not in text
+        assert len(text) <= 40
