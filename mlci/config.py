@@ -253,6 +253,42 @@ class Gate(_Section, frozen=True):
                 )
 
 
+class ChartOptions(_Section, frozen=True):
+    """The charts drawn in the markdown report (Mermaid) and the HTML report (SVG); each
+    sits in a collapsed section with its numbers in a table beneath."""
+
+    roc: bool = True
+    """ROC curve, base vs head (classification with scores or probabilities)."""
+    pr: bool = True
+    """Precision-recall curve, base vs head."""
+    calibration: bool = True
+    """Calibration (reliability) curve, base vs head."""
+    per_class: bool = True
+    """F1 per class, base vs head."""
+    slices: bool = True
+    """Slice metrics, base vs head."""
+    residuals: bool = True
+    """Residuals histogram, base vs head (regression)."""
+    deciles: bool = True
+    """Mean prediction vs mean target by decile of the prediction (regression)."""
+    history: bool = True
+    """Gated metrics over the last base-branch runs and the PR, when a history is available."""
+    max_bytes: int = 30_000
+    """Room the charts may take in the PR comment; charts past it are left out (the report
+    says so), and all charts go before any table is shortened to fit GitHub's limit."""
+
+    def __post_init__(self) -> None:
+        if self.max_bytes < 0:
+            raise ValueError("charts max_bytes must not be negative")
+
+    def enabled(self) -> frozenset[str]:
+        return frozenset(
+            field.name
+            for field in msgspec.structs.fields(self)
+            if field.name != "max_bytes" and getattr(self, field.name)
+        )
+
+
 class ReportOptions(_Section, frozen=True):
     """How the report looks and where it goes."""
 
@@ -263,7 +299,9 @@ class ReportOptions(_Section, frozen=True):
     template: str | None = None
     """A Jinja2 template that extends the default markdown report."""
     mermaid: bool = True
-    """Draw a Mermaid chart of metric changes in markdown."""
+    """Draw charts in the markdown report (Mermaid); `charts` says which."""
+    charts: ChartOptions = ChartOptions()
+    """Which charts are drawn, and the room they may take in the PR comment."""
     max_failure_cases: int = 10
     """Failure cases shown per failing data check."""
     output: str | None = None

@@ -166,3 +166,49 @@ def test_mermaid_text_is_inert() -> None:
         assert not set(text) & set('"`\n[];{}<>#@\u202e'), text
         assert "%%" not in text
         assert len(text) <= 40
+
+
+# --- charts in the markdown report ----------------------------------------------------------
+
+from mlci.report.markdown import COMMENT_BUDGET, render_fitted, render_markdown_report  # noqa: E402
+from mlci.report.model import Report  # noqa: E402
+from mlci.report.render import RenderOptions  # noqa: E402
+
+
+def curves_report(seed: int = 0) -> Report:
+    y, head, base = binary_scores(seed)
+    return Report(title="binary model", curves=classification_curves(y, head, base))
+
+
+def test_markdown_report_shows_each_chart_collapsed_with_its_table(mermaid: MermaidParser) -> None:
+    body = render_markdown_report(curves_report(), RenderOptions())
+    assert "#### Charts" in body
+    assert body.count("<details><summary>📈 ") == 3
+    assert "<details><summary>📈 ROC curve: AUC 0." in body
+    blocks = mermaid.assert_parses(body, at_least=3)
+    assert len(blocks) == 3
+    roc = body.split("📈 ROC curve")[1].split("</details>")[0]
+    assert "| false positive rate | base | head |" in roc
+    assert roc.count("\n| 0") + roc.count("\n| 1 ") == 21  # one row per point
+
+
+def test_config_turns_charts_off_one_by_one() -> None:
+    body = render_markdown_report(curves_report(), RenderOptions(charts=frozenset({"pr"})))
+    assert body.count("```mermaid") == 1
+    assert "Precision-recall" in body
+    assert "```mermaid" not in render_markdown_report(curves_report(), RenderOptions(mermaid=False))
+
+
+def test_charts_past_the_budget_are_left_out_and_said_so() -> None:
+    body = render_markdown_report(curves_report(), RenderOptions(chart_bytes=3_000))
+    assert 1 <= body.count("```mermaid") < 3
+    assert "left out to keep this page within its size limit" in body
+
+
+def test_charts_go_before_tables_when_the_comment_is_too_long() -> None:
+    report = curves_report()
+    full = render_markdown_report(report, RenderOptions())
+    without_charts = render_fitted(report, RenderOptions(), len(full.encode()) - 100)
+    assert "```mermaid" not in without_charts
+    assert "3 charts left out" in without_charts
+    assert len(render_fitted(report, RenderOptions(), COMMENT_BUDGET).encode()) <= COMMENT_BUDGET

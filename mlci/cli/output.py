@@ -19,6 +19,8 @@ def render_options(config: ConfigFile, *, color: bool = False) -> RenderOptions:
         precision=config.config.metrics.precision,
         color=color,
         mermaid=report.mermaid,
+        charts=report.charts.enabled(),
+        chart_bytes=report.charts.max_bytes,
         max_failure_cases=report.max_failure_cases,
         template=str(config.resolve(report.template)) if report.template else None,
     )

@@ -22,6 +22,7 @@ from mlci.report.tables import MISSING, Table, format_value
 
 if TYPE_CHECKING:
     from mlci.report.curves import Curve, ModelCurves
+    from mlci.report.model import Report
 
 ChartKey = Literal[
     "roc", "pr", "calibration", "per_class", "slices", "residuals", "deciles", "history"
@@ -306,3 +307,14 @@ def mermaid_chart(chart: Chart) -> str | None:
         lines.append(f'    {series.kind} "{mermaid_text(series.name)}" [{numbers}]')
     lines.append("```")
     return "\n".join(lines)
+
+
+def report_charts(
+    report: Report, enabled: frozenset[str] | None = None, precision: int = 4
+) -> list[Chart]:
+    """Every chart the report's data allows and the config enables, in `CHART_KEYS` order."""
+    charts = model_curve_charts(report.curves, min(precision, 4))
+    wanted = set(CHART_KEYS) if enabled is None else enabled
+    order = {key: index for index, key in enumerate(CHART_KEYS)}
+    chosen = [chart for chart in charts if chart.key in wanted]
+    return sorted(chosen, key=lambda chart: order[chart.key])

@@ -38,6 +38,7 @@ from mlci.report.training import train_lines
 if TYPE_CHECKING:
     import jinja2
 
+    from mlci.report.charts import Chart
     from mlci.report.metric_change import MetricChange
     from mlci.report.model import DatasetResult, GateResult, Report
     from mlci.report.render import RenderOptions
@@ -72,8 +73,10 @@ class Detail:
 
 LEVELS = (
     Detail(rows=None, cases=None, cell=300, chart=True, data_details=True),
-    Detail(rows=100, cases=5, cell=160, chart=True, data_details=True),
-    Detail(rows=30, cases=3, cell=100, chart=True, data_details=True),
+    # Charts go before any table is shortened: the numbers matter more than their picture.
+    Detail(rows=None, cases=None, cell=300, chart=False, data_details=True),
+    Detail(rows=100, cases=5, cell=160, chart=False, data_details=True),
+    Detail(rows=30, cases=3, cell=100, chart=False, data_details=True),
     Detail(rows=10, cases=1, cell=60, chart=False, data_details=True),
     Detail(rows=3, cases=0, cell=40, chart=False, data_details=False),
 )
@@ -114,6 +117,30 @@ class Section:
 
 
 @dataclass
+class ChartSection:
+    """A chart as the markdown shows it: the Mermaid block and its table."""
+
+    chart: Chart
+    block: Safe
+
+    @property
+    def title(self) -> str:
+        return self.chart.title
+
+    @property
+    def summary(self) -> str:
+        return self.chart.summary
+
+    @property
+    def note(self) -> str | None:
+        return self.chart.note
+
+    @property
+    def table(self) -> Table:
+        return self.chart.table
+
+
+@dataclass
 class ReportView:
     """The report prepared for the markdown template: formatted, ordered, cut to `detail`."""
 
@@ -127,7 +154,9 @@ class ReportView:
     metrics: Section | None = None
     unchanged: Section | None = None
     params: Section | None = None
-    chart: Safe | None = None
+    charts: list[ChartSection] = field(default_factory=list)
+    charts_left_out: int = 0
+    """Charts the report has but this view does not show (the size budget, GitHub's limit)."""
     datasets: Section | None = None
     failures: list[Section] = field(default_factory=list)
     schema_changes: list[Section] = field(default_factory=list)
@@ -190,8 +219,8 @@ def build_view(report: Report, options: RenderOptions, detail: Detail = LEVELS[0
         view.gates, view.gate_details = _gate_sections(report.gates, precision, rows)
     if report.diff is not None:
         _metric_sections(view, report, precision, rows)
-        if options.mermaid and detail.chart:
-            view.chart = mermaid_chart(report.diff.metrics, precision)
+    if options.mermaid:
+        _chart_sections(view, report, options, detail)
     if report.datasets:
         cases = options.max_failure_cases if detail.cases is None else detail.cases
         _dataset_sections(view, report.datasets, precision, rows, cases, detail.data_details)
@@ -465,62 +494,27 @@ def _plain(value: Any, precision: int) -> str:
         return str(value)
 
 
-# --- the Mermaid chart -----------------------------------------------------------------------
+def _chart_sections(
+    view: ReportView, report: Report, options: RenderOptions, detail: Detail
+) -> None:
+    """The charts that fit `options.chart_bytes`, in order; the rest are counted as left out."""
+    from mlci.report.charts import mermaid_chart, report_charts
 
-_MERMAID_LABEL = re.compile(r"[^A-Za-z0-9_ .:/+\-()%]")
-CHART_BARS = 20
-
-
-def mermaid_label(text: str, limit: int = 32) -> str:
-    """A label that cannot end the Mermaid string, the code fence or start a directive."""
-    value = _MERMAID_LABEL.sub("_", shorten(text, limit).replace("…", "..."))
-    return value.replace("%%", "%_") or "_"
-
-
-def mermaid_chart(changes: list[MetricChange], precision: int = 5) -> Safe | None:
-    """A bar chart of how much each numeric metric moved (|relative change| in %), largest
-    first; the label says the direction. Bars are never negative, which every Mermaid draws
-    the same way."""
-    moved = [
-        change
-        for change in changes
-        if change.relative is not None
-        and math.isfinite(change.relative)
-        and change.relative != 0
-        and change.verdict in ("improved", "regressed", "changed")
-    ]
-    if not moved:
-        return None
-    moved.sort(key=lambda change: abs(change.relative or 0.0), reverse=True)
-    moved = moved[:CHART_BARS]
-    labels, values = [], []
-    for change in moved:
-        relative = change.relative or 0.0
-        mark = {"improved": " (better)", "regressed": " (worse)"}.get(change.verdict, "")
-        name = change.name or change.path
-        labels.append(f'"{mermaid_label(name)} {relative * 100:+.1f}%{mark}"')
-        values.append(f"{abs(relative) * 100:.4g}")
-    top = max(abs(change.relative or 0.0) for change in moved) * 100
-    lines = [
-        "```mermaid",
-        "xychart-beta",
-        '    title "How much each metric moved against the base"',
-        f"    x-axis [{', '.join(labels)}]",
-        f'    y-axis "change (%)" 0 --> {_nice_ceiling(top)}',
-        f"    bar [{', '.join(values)}]",
-        "```",
-    ]
-    return Safe("\n".join(lines))
-
-
-def _nice_ceiling(value: float) -> str:
-    if value <= 0:
-        return "1"
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if value <= step * magnitude:
-            return f"{step * magnitude:g}"
-    return f"{10 * magnitude:g}"  # pragma: no cover - the loop always returns
+    charts = report_charts(report, options.charts, options.precision)
+    if not detail.chart:
+        view.charts_left_out = len(charts)
+        return
+    room = options.chart_bytes
+    for chart in charts:
+        block = mermaid_chart(chart)
+        size = _size(block or "") + _size(markdown_table(chart.table, detail.cell))
+        if block is None:
+            continue
+        if size > room:
+            view.charts_left_out += 1
+            continue
+        room -= size
+        view.charts.append(ChartSection(chart, Safe(block)))
 
 
 # --- templates -------------------------------------------------------------------------------

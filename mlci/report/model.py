@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from mlci import __version__
+from mlci.report.curves import ModelCurves
 from mlci.report.metric_change import MetricChange
 
 REPORT_SCHEMA_VERSION = 1
@@ -167,6 +168,9 @@ class Report:
     mlflow_run: MlflowRunRef | None = None
     train: TrainResult | None = None
     """What training did for this head, when mlci.yaml declares `train:`."""
+    curves: ModelCurves | None = None
+    """ROC, precision-recall and calibration (classification) or residuals and deciles
+    (regression) of head and base predictions, resampled for charts."""
     mlci_version: str = __version__
 
     @property

@@ -19,6 +19,11 @@ class RenderOptions:
     """Draw rich tables with colour (a terminal); plain aligned text otherwise."""
     width: int = 120
     mermaid: bool = True
+    """Draw charts in markdown (Mermaid)."""
+    charts: frozenset[str] | None = None
+    """The charts drawn (`report.charts`; names in `mlci.report.charts.CHART_KEYS`); None: all."""
+    chart_bytes: int = 30_000
+    """Room the charts may take in the PR comment; those past it are left out, and said so."""
     template: str | None = None
     """A user template extending the default markdown report."""
     max_failure_cases: int = 10

@@ -14,7 +14,6 @@ from mlci.errors import ConfigError
 from mlci.report.markdown import (
     COMMENT_BUDGET,
     COMMENT_LIMIT,
-    mermaid_label,
     render_comment,
     render_fitted,
     render_markdown_report,
@@ -189,11 +188,8 @@ def test_hostile_names_render_as_text() -> None:
         "<summary>❌ f1|&lt;script&gt;alert(1)&lt;/script&gt; @\u200boctocat #\u200b123 `x` **b** $x$"
         in body
     )
-    # The Mermaid chart keeps only harmless characters in labels.
-    chart = body.split("```mermaid\n")[1].split("```")[0]
-    assert "<" not in chart
-    assert '"f1_' in chart
-    assert "`" not in chart
+    # A metric diff alone draws no chart: the table says it all.
+    assert "```mermaid" not in body
 
 
 @pytest.mark.parametrize(
@@ -228,25 +224,9 @@ def test_escape_markdown_leaves_plain_cells_alone(text: str) -> None:
     assert escape_markdown(text) == text
 
 
-def test_mermaid_chart_shows_how_much_each_metric_moved() -> None:
-    body = render_markdown_report(sample_report(), RenderOptions(mermaid=True))
-    chart = body.split("```mermaid\n")[1].split("```")[0]
-    assert chart.splitlines() == [
-        "xychart-beta",
-        '    title "How much each metric moved against the base"',
-        '    x-axis ["loss +12.5% (worse)", "accuracy +3.3% (better)"]',
-        '    y-axis "change (%)" 0 --> 20',
-        "    bar [12.5, 3.333]",
-    ]
-    assert "<details><summary>📊 Chart of metric changes</summary>" in body
-
-
 def test_mermaid_can_be_switched_off() -> None:
     assert "mermaid" not in render_markdown_report(sample_report(), RenderOptions(mermaid=False))
 
-
-def test_mermaid_label_is_inert() -> None:
-    assert mermaid_label('a"b`c%%{init}%%]') == "a_b_c%__init_%__"
 
 
 def huge_report(metrics: int = 5_000, cases: int = 200) -> Report:
