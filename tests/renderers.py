@@ -27,7 +27,9 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-NPM_MODULES = Path(os.environ.get("MLCI_RENDER_MODULES", REPO / ".ci" / ".npm-render" / "node_modules"))
+NPM_MODULES = Path(
+    os.environ.get("MLCI_RENDER_MODULES", REPO / ".ci" / ".npm-render" / "node_modules")
+)
 MERMAID_PACKAGES = ("mermaid", "mermaid10")
 CHROMIUM = os.environ.get("MLCI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -63,7 +65,8 @@ class MermaidParser:
 
     def errors(self, text: str) -> dict[str, str]:
         """Each Mermaid release's parse error for `text` (empty when all accept it)."""
-        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
         self.process.stdin.write(json.dumps({"text": text}) + "\n")
         self.process.stdin.flush()
         answer: dict[str, str | None] = json.loads(self.process.stdout.readline())
@@ -82,10 +85,17 @@ class MermaidParser:
 @pytest.fixture(scope="session")
 def mermaid() -> Iterator[MermaidParser]:
     node = shutil.which("node")
-    if node is None or not all((NPM_MODULES / name).is_dir() for name in (*MERMAID_PACKAGES, "jsdom")):
+    if node is None or not all(
+        (NPM_MODULES / name).is_dir() for name in (*MERMAID_PACKAGES, "jsdom")
+    ):
         _missing("Mermaid's parser (node, mermaid, jsdom)")
     process = subprocess.Popen(
-        [node, str(Path(__file__).with_name("mermaid_parse.mjs")), str(NPM_MODULES), *MERMAID_PACKAGES],  # type: ignore[list-item]
+        [
+            node,
+            str(Path(__file__).with_name("mermaid_parse.mjs")),
+            str(NPM_MODULES),
+            *MERMAID_PACKAGES,
+        ],  # type: ignore[list-item]
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from renderers import MermaidParser
 
 from mlci.checks.curves import classification_curves, regression_curves
 from mlci.report.charts import (
@@ -19,7 +20,6 @@ from mlci.report.charts import (
     model_curve_charts,
     paired_bar_chart,
 )
-from renderers import MermaidParser
 
 HOSTILE = [
     'a"b',
@@ -64,13 +64,15 @@ def test_binary_curves_parse(mermaid: MermaidParser) -> None:
     assert [chart.key for chart in charts] == ["roc", "pr", "calibration"]
     found = assert_parse(mermaid, charts, at_least=3)
     roc = found[0]
-    assert 'line "base" [' in roc and 'line "head" [' in roc
+    assert 'line "base" [' in roc
+    assert 'line "head" [' in roc
     assert 'y-axis "true positive rate" 0 --> 1' in roc
     # The title names the colours: GitHub's older Mermaid draws no legend.
     assert "base grey, head blue" in roc
     # The numbers are the table's: 21 points, no exponent notation.
     assert len(charts[0].table.rows) == 21
-    assert "e-" not in roc and "e+" not in roc
+    assert "e-" not in roc
+    assert "e+" not in roc
 
 
 def test_multiclass_curves_with_hostile_class_names_parse(mermaid: MermaidParser) -> None:
@@ -120,7 +122,9 @@ def test_regression_curves_parse_with_negative_values(mermaid: MermaidParser) ->
 
 
 @pytest.mark.parametrize("count", [1, 2, 60])
-def test_per_class_bars_parse_for_one_few_and_many_classes(mermaid: MermaidParser, count: int) -> None:
+def test_per_class_bars_parse_for_one_few_and_many_classes(
+    mermaid: MermaidParser, count: int
+) -> None:
     rows = [
         (HOSTILE[i % len(HOSTILE)] + str(i), 0.5 + i / 200, 0.55 + (i % 7) / 100)
         for i in range(count)
@@ -154,9 +158,7 @@ def test_history_parses(mermaid: MermaidParser) -> None:
 
 
 def test_every_hostile_name_parses_alone(mermaid: MermaidParser) -> None:
-    charts = [
-        paired_bar_chart("slices", name, name, name, [(name, 1.0, 2.0)]) for name in HOSTILE
-    ]
+    charts = [paired_bar_chart("slices", name, name, name, [(name, 1.0, 2.0)]) for name in HOSTILE]
     assert_parse(mermaid, charts, at_least=len(HOSTILE))
 
 

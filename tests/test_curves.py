@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn import metrics  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
+from sklearn import metrics
+from sklearn.calibration import calibration_curve
 
-from mlci.checks import curves  # noqa: E402
+from mlci.checks import curves
 
 
 def scores(seed: int, n: int = 500, ties: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +86,8 @@ def test_binary_curves_base_and_head() -> None:
     assert roc.summary["head AUC"] > roc.summary["base AUC"]  # type: ignore[operator]
     assert pr.summary["head AP"] == pytest.approx(metrics.average_precision_score(y, head))
     assert sum(calibration.counts["head"]) == y.size
-    assert calibration.x_edges is not None and len(calibration.x_edges) == len(calibration.x) + 1
+    assert calibration.x_edges is not None
+    assert len(calibration.x_edges) == len(calibration.x) + 1
 
 
 def test_multiclass_curves_are_micro_averaged() -> None:
@@ -102,7 +103,8 @@ def test_multiclass_curves_are_micro_averaged() -> None:
         names, head, base, classes=["setosa", "versicolor", "virginica"]
     )
     assert found.task == "multiclass"
-    assert found.note is not None and "micro" in found.note
+    assert found.note is not None
+    assert "micro" in found.note
     onehot = label_binarize(names, classes=["setosa", "versicolor", "virginica"])
     want = metrics.roc_auc_score(onehot, head, average="micro")
     assert found.curves[0].summary["head AUC"] == pytest.approx(want)
@@ -123,7 +125,9 @@ def test_regression_curves() -> None:
     head = actual + rng.normal(0.0, 0.5, 1000)
     found = curves.regression_curves(actual, head, base)
     residuals, deciles = found.curves
-    assert residuals.counts["head"] == np.histogram(head - actual, bins=residuals.x_edges)[0].tolist()
+    assert (
+        residuals.counts["head"] == np.histogram(head - actual, bins=residuals.x_edges)[0].tolist()
+    )
     assert sum(residuals.counts["base"]) == 1000
     assert residuals.summary["base mean residual"] == pytest.approx(np.mean(base - actual))
     assert [s.name for s in deciles.series] == [

@@ -227,6 +227,7 @@ def history_chart(
     table = Table(title=f"{metric} history", headers=["run", metric], align_right={1})
     table.rows = [[label, format_value(value, precision)] for label, value in runs]
     values = [value for _, value in runs]
+    head: list[float | None] = [0.0] * (len(runs) - 1)
     return Chart(
         key="history",
         title=f"{metric} over the last base-branch runs and this PR",
@@ -235,7 +236,7 @@ def history_chart(
         categories=[label for label, _ in runs],
         series=[
             ChartSeries("runs", values, side="base"),
-            ChartSeries("this PR", [0.0] * (len(runs) - 1) + values[-1:], side="head", kind="bar"),
+            ChartSeries("this PR", head + values[-1:], side="head", kind="bar"),
         ],
         summary=f"{len(runs) - 1} base-branch runs",
         table=table,

@@ -228,7 +228,6 @@ def test_mermaid_can_be_switched_off() -> None:
     assert "mermaid" not in render_markdown_report(sample_report(), RenderOptions(mermaid=False))
 
 
-
 def huge_report(metrics: int = 5_000, cases: int = 200) -> Report:
     report = Report(report_id="big")
     report.diff = MetricsDiff(
