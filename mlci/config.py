@@ -305,7 +305,7 @@ class ReportOptions(_Section, frozen=True):
     max_failure_cases: int = 10
     """Failure cases shown per failing data check."""
     output: str | None = None
-    """Also write the report to this file (format from its extension: .md, .json, .txt)."""
+    """Also write the report to this file (format from its extension: .md, .json, .txt, .html)."""
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", self.id):

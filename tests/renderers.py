@@ -41,12 +41,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 INSTALL = "bash .ci/render-tools.sh"
+ON_CI = os.environ.get("CI") == "true"
+"""Read once at start-up: the tests' isolated environment removes CI before each test."""
 _FENCE = re.compile(r"^```mermaid\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def _missing(what: str) -> None:
     message = f"{what} is not installed: run `{INSTALL}`"
-    if os.environ.get("CI") == "true":
+    if ON_CI:
         pytest.fail(message)
     pytest.skip(message)
 

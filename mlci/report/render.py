@@ -97,11 +97,25 @@ def render_markdown(report: Report, options: RenderOptions) -> str:
     return render_markdown_report(report, options)
 
 
+def render_html(report: Report, options: RenderOptions) -> str:
+    from mlci.report.html import render_html as render
+
+    return render(report, options)
+
+
 Renderer = Callable[[Report, RenderOptions], str]
 # Name -> renderer; also the choices of every `--format` option.
 RENDERERS: dict[str, Renderer] = {
     "text": render_text,
     "markdown": render_markdown,
     "json": render_json,
+    "html": render_html,
 }
-EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".json": "json", ".txt": "text"}
+EXTENSIONS = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".json": "json",
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+}
