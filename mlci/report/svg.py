@@ -47,9 +47,9 @@ def _pyplot() -> Any:
 def svg_chart(chart: Chart) -> str | None:
     """The chart as an `<svg>` element that scales to its container, or None when it has
     nothing to draw."""
+    plt = _pyplot()
     import numpy as np
 
-    plt = _pyplot()
     drawable = [
         s for s in chart.series if any(v is not None and math.isfinite(v) for v in s.values)
     ]
