@@ -11,11 +11,13 @@ command=${MLCI_COMMAND:-check}
 report_id=${MLCI_REPORT_ID:-}
 comment=${MLCI_COMMENT:-true}
 fail_on_gate=${MLCI_FAIL_ON_GATE:-true}
+html_report=${MLCI_HTML_REPORT:-true}
 
 [[ $command =~ ^[a-z][a-z-]*$ ]] || fail "command must be one mlci command such as check or promote (got: $command)"
 [[ -z $report_id || $report_id =~ ^[A-Za-z0-9._-]+$ ]] || fail "report-id may hold only letters, digits, '.', '_' and '-' (got: $report_id)"
 [[ $comment =~ ^(true|false|artifact)$ ]] || fail "comment must be true, false or artifact (got: $comment)"
 [[ $fail_on_gate =~ ^(true|false)$ ]] || fail "fail-on-gate must be true or false (got: $fail_on_gate)"
+[[ $html_report =~ ^(true|false)$ ]] || fail "html-report must be true or false (got: $html_report)"
 
 work="$(scratch_dir)/${report_id:-default}"
 mkdir -p "$work"
@@ -55,11 +57,17 @@ if [[ -n ${MLCI_CONFIG:-} ]]; then
 fi
 argv+=("$command")
 report=""
+html=""
 case $command in
   check)
     report="$work/report.json"
     rm -f "$report"
     argv+=(--format json -o "$report")
+    if [[ $html_report == true ]]; then
+      html="$work/report.html"
+      rm -f "$html"
+      argv+=(--html "$html")
+    fi
     if [[ -n $report_id ]]; then
       argv+=(--report-id "$report_id")
     fi
@@ -128,6 +136,11 @@ set_output passed "$([[ $code == 0 ]] && echo true || echo false)"
 set_output report-path "$report"
 set_output summary "$summary"
 set_output mlflow-run-id "$run_id"
+if [[ -n $html && -s $html ]]; then
+  set_output html-report "$html"
+else
+  set_output html-report ""
+fi
 if [[ -d $work/comment ]]; then
   set_output comment-artifact "$work/comment"
 fi

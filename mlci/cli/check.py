@@ -16,6 +16,14 @@ from mlci.cli.state import CliState, format_option, output_option, pass_state
 @click.option(
     "--base", metavar="REV", help="Compare with REV instead of the merge-base with the base branch."
 )
+@click.option(
+    "--html",
+    "html_output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write the self-contained HTML report to FILE (its charts need mlci[html]); "
+    "in Actions the comment and job summary link to it among the run's artifacts.",
+)
 @github_options(check=True)
 @pass_state
 def check(
@@ -23,6 +31,7 @@ def check(
     output_format: str | None,
     output: Path | None,
     base: str | None,
+    html_output: Path | None,
     github: GitHubFlags,
 ) -> int:
     """Run every check in mlci.yaml: data validation, metric diff against the base, gates.
@@ -32,7 +41,7 @@ def check(
     and annotations; --comment posts the sticky PR comment (see docs/github.md).
     """
     from mlci.checks.check import CheckContext, run_check
-    from mlci.cli.output import emit_report
+    from mlci.cli.output import emit_html, emit_report
     from mlci.cli.progress import progress_bar
 
     # A DVC repository needs no mlci.yaml: metrics and params come from its dvc.yaml.
@@ -42,4 +51,9 @@ def check(
     if github.report_id:
         report.report_id = github.report_id
     emit_report(report, config, output_format, output, configured_output=True)
-    return publish_check_report(report, config, output, github)
+    if html_output is not None:
+        emit_html(report, config, html_output)
+    html = html_output or (
+        output if output is not None and output.suffix in (".html", ".htm") else None
+    )
+    return publish_check_report(report, config, output, github, html_report=html)

@@ -114,7 +114,12 @@ def github_options(*, check: bool) -> Callable[[F], F]:
 
 
 def publish_check_report(
-    report: Report, config: ConfigFile, output: Path | None, github: GitHubFlags
+    report: Report,
+    config: ConfigFile,
+    output: Path | None,
+    github: GitHubFlags,
+    *,
+    html_report: Path | None = None,
 ) -> int:
     """After `mlci check` printed its report: comment, artifact, job summary, outputs and
     annotations. Returns the exit code: the checks' unless --strict-comment and posting failed."""
@@ -150,6 +155,7 @@ def publish_check_report(
             comment=github.comment,
             comment_artifact=github.comment_artifact,
             report_path=report_path,
+            html_report=html_report,
             config_path=config.path,
             workspace=Path(os.environ.get("GITHUB_WORKSPACE") or Path.cwd()),
         ),

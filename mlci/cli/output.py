@@ -46,6 +46,8 @@ def emit_report(
         write_output(
             extra_path, RENDERERS[resolve_format(None, extra_path)](report, render_options(config))
         )
+    if chosen == "html" or (extra and resolve_format(None, config.resolve(extra)) == "html"):
+        _warn_without_charts(report, config)
     shown = "text" if output is not None else chosen
     click.echo(
         RENDERERS[shown](report, render_options(config, color=terminal and shown == "text")),
@@ -53,3 +55,22 @@ def emit_report(
     )
     for problem in report.problems:
         click.echo(f"mlci: error: {one_line(problem.message)}", err=True)
+
+
+def emit_html(report: Report, config: ConfigFile, path: Path) -> None:
+    """Write the HTML report to `path` (besides whatever -o wrote)."""
+    from mlci.report.render import render_html
+
+    write_output(path, render_html(report, render_options(config)))
+    _warn_without_charts(report, config)
+
+
+def _warn_without_charts(report: Report, config: ConfigFile) -> None:
+    from mlci.report.html import charts_need_extra
+
+    if charts_need_extra(report, render_options(config)):
+        click.echo(
+            "mlci: warning: the HTML report's charts are not drawn, its tables hold their "
+            "numbers (install them with: pip install 'mlci[html]')",
+            err=True,
+        )

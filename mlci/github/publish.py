@@ -36,6 +36,9 @@ class PublishRequest:
     """Write the comment body and PR number here for the fork-safe flow."""
     report_path: Path | None = None
     """The report file written with -o, for the `report-path` output."""
+    html_report: Path | None = None
+    """The HTML report written (`--html`, or -o *.html): the action uploads it as an artifact,
+    and the comment and job summary link to the run's artifacts."""
     config_path: Path | None = None
     """The config file, whose gate lines the annotations point at."""
     workspace: Path = field(default_factory=Path.cwd)
@@ -73,6 +76,8 @@ def publish_report(
 
     done = Publication()
     shown = replace(options, run_url=settings.run_url, commit=settings.head_sha)
+    if request.html_report is not None and settings.in_actions and settings.run_url:
+        shown = replace(shown, html_report_url=f"{settings.run_url}#artifacts")
     if request.comment or request.comment_artifact is not None:
         where = "the job summary and the report artifact" if settings.in_actions else "-o FILE"
         body = render_comment(report, replace(shown, full_report=where))

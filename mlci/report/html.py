@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlci.report.markdown_text import Safe
-
 if TYPE_CHECKING:
     import jinja2
 
@@ -56,15 +54,23 @@ def render_html(report: Report, options: RenderOptions) -> str:
     """The whole report as one HTML page."""
     from markupsafe import Markup
 
+    from mlci.errors import MissingExtraError
     from mlci.report.charts import report_charts
     from mlci.report.markdown import build_view
     from mlci.report.svg import svg_chart
 
     view = build_view(report, options)
     charts = []
+    missing: MissingExtraError | None = None
     if options.mermaid:
         for chart in report_charts(report, options.charts, options.precision):
-            drawn = svg_chart(chart)
+            drawn = None
+            if missing is None:
+                try:
+                    drawn = svg_chart(chart)
+                except MissingExtraError as error:
+                    # The numbers are all in the tables: the page is still whole without them.
+                    missing = error
             # matplotlib wrote it and escaped every label in it: markup, not text.
             charts.append(HtmlChart(chart, Markup(drawn) if drawn is not None else None))
     template = _environment().get_template(HTML_TEMPLATE)
@@ -72,5 +78,16 @@ def render_html(report: Report, options: RenderOptions) -> str:
         report=report,
         view=view,
         charts=charts,
-        safe_type=Safe,
+        missing_extra=missing.hint if missing is not None else None,
     )
+
+
+def charts_need_extra(report: Report, options: RenderOptions) -> bool:
+    """Whether the HTML report has charts to draw and matplotlib (mlci[html]) is missing."""
+    import importlib.util
+
+    from mlci.report.charts import report_charts
+
+    if not options.mermaid or not report_charts(report, options.charts, options.precision):
+        return False
+    return importlib.util.find_spec("matplotlib") is None

@@ -170,6 +170,7 @@ class ReportView:
     commit: str | None = None
     training: list[str] = field(default_factory=list)
     """What training did for this head (`train:`), one sentence a line."""
+    html_report_url: str | None = None
 
     @property
     def headline(self) -> str:
@@ -210,6 +211,7 @@ def build_view(report: Report, options: RenderOptions, detail: Detail = LEVELS[0
         counts=_count_phrases(report, counts),
         run_url=options.run_url,
         commit=options.commit,
+        html_report_url=options.html_report_url,
     )
     if options.full_report:
         view.full_report = options.full_report

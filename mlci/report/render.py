@@ -34,6 +34,8 @@ class RenderOptions:
     """The head commit the report is about (shown in the markdown)."""
     full_report: str | None = None
     """Where a shortened markdown report says the full one is."""
+    html_report_url: str | None = None
+    """Where the HTML report can be opened (the run's artifacts), linked from the markdown."""
 
 
 def render_text(report: Report, options: RenderOptions) -> str:

@@ -37,11 +37,11 @@ def _docs_module() -> ModuleType:
 def test_inputs_and_outputs_are_the_documented_contract() -> None:
     assert list(ACTION["inputs"]) == [
         *("command", "args", "config", "working-directory", "extras", "python"),
-        *("github-token", "comment", "fail-on-gate", "report-id", "cache"),
+        *("github-token", "comment", "fail-on-gate", "report-id", "cache", "html-report"),
     ]
     assert list(ACTION["outputs"]) == [
         *("passed", "exit-code", "report-path", "comment-url", "comment-artifact"),
-        *("summary", "mlflow-run-id", "python"),
+        *("summary", "mlflow-run-id", "python", "html-report"),
     ]
     assert ACTION["inputs"]["github-token"]["default"] == "${{ github.token }}"
     for name, spec in {**ACTION["inputs"], **ACTION["outputs"]}.items():
@@ -245,6 +245,9 @@ def test_run_check_writes_the_report_and_the_summary(metrics_repo: GitRepo, tmp_
     )
     report = tmp_path / "runner-temp" / "mlci" / "iris" / "report.json"
     assert outputs["report-path"] == str(report)
+    html = tmp_path / "runner-temp" / "mlci" / "iris" / "report.html"
+    assert outputs["html-report"] == str(html)
+    assert html.read_text().startswith("<!doctype html>")
     data = json.loads(report.read_text())
     summary = json.loads(outputs["summary"])
     assert summary == {

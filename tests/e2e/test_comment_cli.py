@@ -427,3 +427,17 @@ def test_broken_event_payload_still_writes_summary_and_outputs(
     ]
     assert outputs(actions["output"])["passed"] == "true"
     assert "### ✅ mlci report: passed" in actions["summary"].read_text()
+
+
+def test_comment_and_summary_link_to_the_html_report(
+    mlci: Invoker, ml_repo: GitRepo, github: FakeGitHub, actions: dict[str, Path]
+) -> None:
+    result = mlci(
+        "check", "--comment", "-o", "report.json", "--html", "report.html", cwd=ml_repo.path
+    )
+    assert result.exit_code == 0, result.stderr
+    link = "[HTML report with charts](https://github.test/octo/repo/actions/runs/99#artifacts)"
+    assert link in str(mlci_comments(github)[0]["body"])
+    assert link in actions["summary"].read_text()
+    assert (ml_repo.path / "report.html").read_text().startswith("<!doctype html>")
+    assert json.loads((ml_repo.path / "report.json").read_text())["status"] == "passed"
