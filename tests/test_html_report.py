@@ -170,3 +170,20 @@ def test_mlci_check_writes_the_html_report(mlci, git_repo, chromium: Chromium) -
         assert visit.requests == []
         assert visit.page.locator("#gates").count() == 1
         assert visit.page.locator("#metrics td", has_text="0.95").count() == 1
+
+
+def test_without_matplotlib_the_page_keeps_its_tables(
+    mlci, git_repo, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from mlci.report.html import charts_need_extra
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    report = full_report("accuracy")
+    assert charts_need_extra(report, RenderOptions())
+    page = render_html(report, RenderOptions())
+    assert "<svg" not in page
+    assert "pip install &#39;mlci[html]&#39;" in page
+    assert 'id="chart-roc"' in page  # the chart's table is still there, open
+    assert "<details open><summary>Numbers</summary>" in page

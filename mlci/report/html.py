@@ -84,10 +84,14 @@ def render_html(report: Report, options: RenderOptions) -> str:
 
 def charts_need_extra(report: Report, options: RenderOptions) -> bool:
     """Whether the HTML report has charts to draw and matplotlib (mlci[html]) is missing."""
-    import importlib.util
-
+    from mlci.errors import MissingExtraError
+    from mlci.extras import require
     from mlci.report.charts import report_charts
 
     if not options.mermaid or not report_charts(report, options.charts, options.precision):
         return False
-    return importlib.util.find_spec("matplotlib") is None
+    try:
+        require("matplotlib", "html")
+    except MissingExtraError:
+        return True
+    return False

@@ -20,6 +20,8 @@ HEAVY = [
     "requests",
     "jinja2",
     "rich",
+    "matplotlib",
+    "playwright",
 ]
 
 
