@@ -136,10 +136,43 @@ class PageVisit:
 
 
 class Chromium:
-    """A headless Chromium; `open_page` gives each page a fresh context (no shared state)."""
+    """A headless Chromium; `visit` gives each page a fresh context (no shared state)."""
 
     def __init__(self, browser: Any) -> None:
         self.browser = browser
+
+    def render_mermaid(self, blocks: list[str]) -> list[str | None]:
+        """Draw each block with Mermaid's own browser bundle, as GitHub's viewer does: None
+        for each block drawn as an SVG, else the error. Mermaid comes from the local npm folder
+        (`page.add_script_tag(path=...)`), never from the network."""
+        bundle = NPM_MODULES / "mermaid" / "dist" / "mermaid.min.js"
+        if not bundle.is_file():
+            _missing("Mermaid's browser bundle")
+        context = self.browser.new_context()
+        try:
+            page = context.new_page()
+            page.set_content("<!doctype html><html><body></body></html>")
+            page.add_script_tag(path=str(bundle))
+            return list(
+                page.evaluate(
+                    """async (blocks) => {
+                        mermaid.initialize({ startOnLoad: false });
+                        const errors = [];
+                        for (const [index, text] of blocks.entries()) {
+                            try {
+                                const { svg } = await mermaid.render(`chart${index}`, text);
+                                errors.push(svg.includes("<svg") ? null : "no svg");
+                            } catch (error) {
+                                errors.push(String(error?.message ?? error));
+                            }
+                        }
+                        return errors;
+                    }""",
+                    blocks,
+                )
+            )
+        finally:
+            context.close()
 
     @contextlib.contextmanager
     def visit(self, path: Path, *, width: int = 1100, dark: bool = False) -> Iterator[PageVisit]:

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from renderers import MermaidParser
+from renderers import Chromium, MermaidParser
 
 from mlci.checks.curves import classification_curves, regression_curves
 from mlci.report.charts import (
@@ -214,3 +214,24 @@ def test_charts_go_before_tables_when_the_comment_is_too_long() -> None:
     assert "```mermaid" not in without_charts
     assert "3 charts left out" in without_charts
     assert len(render_fitted(report, RenderOptions(), COMMENT_BUDGET).encode()) <= COMMENT_BUDGET
+
+
+def test_every_chart_is_drawn_by_mermaid_in_chromium(chromium: Chromium) -> None:
+    # Parsing is not drawing: Mermaid's browser bundle must turn each block into an SVG too.
+    y, head, base = binary_scores(4)
+    rng = np.random.default_rng(4)
+    actual = rng.normal(-5, 2, 300)
+    charts = [
+        *model_curve_charts(classification_curves(y, head, base)),
+        *model_curve_charts(regression_curves(actual, actual + rng.normal(0, 1, 300), actual)),
+        paired_bar_chart(
+            "per_class", "F1 per class", "class", "F1", [(n, 0.4, 0.6) for n in HOSTILE]
+        ),
+        paired_bar_chart(
+            "slices", "r2 by slice", "slice", "r2", [("a", -0.5, 0.2), ("b", 0.1, math.nan)]
+        ),
+        history_chart("accuracy", [("run 1", 0.9), ("run 2", 0.92), ("PR", 0.95)]),
+    ]
+    found = blocks(charts)
+    texts = [block.split("\n", 1)[1].rsplit("\n", 1)[0] for block in found]  # without the fence
+    assert chromium.render_mermaid(texts) == [None] * len(texts)
