@@ -44,9 +44,12 @@ def _binary_clf_curve(y_true: ArrayLike, score: ArrayLike) -> tuple[Floats, Floa
 
 def roc_curve(y_true: ArrayLike, score: ArrayLike) -> tuple[Floats, Floats, Floats]:
     """(false positive rate, true positive rate, thresholds), every threshold kept."""
+    return _roc(*_binary_clf_curve(y_true, score))
+
+
+def _roc(fps: Floats, tps: Floats, thresholds: Floats) -> tuple[Floats, Floats, Floats]:
     import numpy as np
 
-    fps, tps, thresholds = _binary_clf_curve(y_true, score)
     fps, tps = np.r_[0.0, fps], np.r_[0.0, tps]
     thresholds = np.r_[np.inf, thresholds]
     fpr = fps / fps[-1] if fps[-1] > 0 else np.full(fps.shape, np.nan)
@@ -56,9 +59,14 @@ def roc_curve(y_true: ArrayLike, score: ArrayLike) -> tuple[Floats, Floats, Floa
 
 def precision_recall_curve(y_true: ArrayLike, score: ArrayLike) -> tuple[Floats, Floats, Floats]:
     """(precision, recall, thresholds) in scikit-learn's order: recall falling to 0."""
+    return _precision_recall(*_binary_clf_curve(y_true, score))
+
+
+def _precision_recall(
+    fps: Floats, tps: Floats, thresholds: Floats
+) -> tuple[Floats, Floats, Floats]:
     import numpy as np
 
-    fps, tps, thresholds = _binary_clf_curve(y_true, score)
     predicted = tps + fps
     precision = np.zeros_like(tps)
     np.divide(tps, predicted, out=precision, where=predicted != 0)
@@ -252,10 +260,11 @@ def classification_curves(
         x_edges=_rounded(edges),
     )
     for side, scores in ranked.items():
-        fpr, tpr, _ = roc_curve(positives, scores)
+        counts = _binary_clf_curve(positives, scores)  # one sort for both curves
+        fpr, tpr, _ = _roc(*counts)
         roc.series.append(Series(side, _values(resample_roc(fpr, tpr, grid)), side=side))
         roc.summary[f"{side} AUC"] = area_under(fpr, tpr) if np.isfinite(fpr[-1]) else None
-        precision, recall, _ = precision_recall_curve(positives, scores)
+        precision, recall, _ = _precision_recall(*counts)
         pr.series.append(Series(side, _values(resample_pr(precision, recall, grid)), side=side))
         pr.summary[f"{side} AP"] = average_precision(precision, recall)
     for side, (confidence, correct) in top.items():
