@@ -260,11 +260,11 @@ def classification_curves(
         x_edges=_rounded(edges),
     )
     for side, scores in ranked.items():
-        counts = _binary_clf_curve(positives, scores)  # one sort for both curves
-        fpr, tpr, _ = _roc(*counts)
+        cumulative = _binary_clf_curve(positives, scores)  # one sort for both curves
+        fpr, tpr, _ = _roc(*cumulative)
         roc.series.append(Series(side, _values(resample_roc(fpr, tpr, grid)), side=side))
         roc.summary[f"{side} AUC"] = area_under(fpr, tpr) if np.isfinite(fpr[-1]) else None
-        precision, recall, _ = _precision_recall(*counts)
+        precision, recall, _ = _precision_recall(*cumulative)
         pr.series.append(Series(side, _values(resample_pr(precision, recall, grid)), side=side))
         pr.summary[f"{side} AP"] = average_precision(precision, recall)
     for side, (confidence, correct) in top.items():
