@@ -181,6 +181,33 @@ class Significance(_Section, frozen=True):
             raise ValueError("tolerance must not be negative")
 
 
+# The names of a gate's rules, shared by the gates, the MLflow promotion and the annotations.
+RULES = (
+    "min",
+    "max",
+    "max_drop",
+    "max_increase",
+    "max_drop_pct",
+    "max_increase_pct",
+    "threshold",
+    "min_absolute_change",
+    "min_relative_change",
+    "significance",
+)
+"""Every rule a gate may hold, in the order its results are listed."""
+BASELINE_RULES = (
+    "max_drop",
+    "max_increase",
+    "max_drop_pct",
+    "max_increase_pct",
+    "min_absolute_change",
+    "min_relative_change",
+)
+"""Rules that compare the head with the baseline's value of the same metric."""
+MLFLOW_RULES = ("threshold", "min_absolute_change", "min_relative_change")
+"""Rules with exactly the semantics of `mlflow.validate_evaluation_results`."""
+
+
 class Gate(_Section, frozen=True):
     """One rule on one metric. Every rule given must hold."""
 

@@ -6,6 +6,7 @@ such as `mlci diff` in a DVC project, never load the model and its validation li
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,11 +24,21 @@ class ConfigFile:
     """A loaded config and where it lives; relative paths in it are relative to `root`.
 
     Without a file and without settings it stands for every default: `explicit` is false and
-    the default `Config` is built only if something asks for it.
+    the default `Config` is built by `default` only if something asks for it (the config model
+    sits above this module, which never imports it).
     """
 
-    def __init__(self, config: Config | None = None, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        path: Path | None = None,
+        *,
+        default: Callable[[], Config] | None = None,
+    ) -> None:
+        if config is None and default is None:
+            raise TypeError("ConfigFile needs settings or a way to build the default ones")
         self._config = config
+        self._default = default
         self.path = path
         self.explicit = config is not None
         """Settings were read from a file or given; false: every setting is its default."""
@@ -35,9 +46,8 @@ class ConfigFile:
     @property
     def config(self) -> Config:
         if self._config is None:
-            from mlci.config import Config
-
-            self._config = Config()
+            assert self._default is not None
+            self._config = self._default()
         return self._config
 
     @property

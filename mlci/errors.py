@@ -48,7 +48,7 @@ class MlciError(Exception):
         """`file:line:column`, as far as it is known."""
         if self.path is None:
             return None
-        parts = [_display_path(self.path)]
+        parts = [display_path(self.path)]
         if self.line is not None:
             parts.append(str(self.line))
             if self.column is not None:
@@ -77,15 +77,16 @@ def _escape_control(match: re.Match[str]) -> str:
     return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(character, f"\\x{ord(character):02x}")
 
 
-def _display_path(path: str) -> str:
+def display_path(path: str | os.PathLike[str]) -> str:
     """Paths under the current directory are shown relative to it, as a user typed them."""
-    if not os.path.isabs(path):
-        return path
+    text = os.fspath(path)
+    if not os.path.isabs(text):
+        return text
     try:
-        relative = os.path.relpath(path)
+        relative = os.path.relpath(text)
     except ValueError:  # another drive on Windows
-        return path
-    return path if relative.startswith("..") else relative
+        return text
+    return text if relative.startswith("..") else relative
 
 
 class ConfigError(MlciError):
@@ -115,3 +116,8 @@ class MissingExtraError(MlciError):
 
 class GitHubError(MlciError):
     """Talking to the GitHub API failed in a way the user can act on (token, permissions)."""
+
+
+class BaselineUnavailable(Exception):
+    """The base side does not exist (no base revision, file absent there): the rule then fails
+    when required and is skipped otherwise, saying why."""

@@ -1,26 +1,18 @@
-"""The `datasets` step of `mlci check` (and the core of `mlci validate`): validate every dataset,
-then compare its schema and data with the base revision.
-
-Decision: validation failures make the dataset `invalid`; a breaking schema change or drift
-beyond a configured limit is a gate (a GateResult named after the dataset), because it is a rule
-about change against the base, like the metric gates, and may be a warning. The dataset's own
-status stays about its schema.
-"""
+"""Validating datasets (`mlci validate`, and the first half of the `datasets` step of `mlci
+check`), and the gates on how a dataset changed against the base, from values already computed."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci.config import Dataset
-from mlci.errors import InputFileError, MlciError
+from mlci.errors import InputFileError, MlciError, display_path
 from mlci.report.model import DatasetResult, GateResult, Problem, Report
 
 if TYPE_CHECKING:
-    from mlci.checks.check import CheckContext
     from mlci.checks.validate import Progress, Validated
     from mlci.integrations.pandera_schemas import LoadedSchema
     from mlci.sources.data_files import DataFile
@@ -38,15 +30,6 @@ class DatasetRun:
 
 
 ProgressFactory = Callable[[], "Progress | None"]
-
-
-def display_path(path: Path) -> str:
-    """A path relative to the current directory when under it, as a user would type it."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
 
 
 def validate_dataset(
@@ -85,7 +68,7 @@ def validate_dataset(
         shown = display_path(path)
         file_name = name if len(paths) == 1 else f"{name} ({shown})"
         try:
-            if not path.exists() and (tracked := _dvc_tracked(path)) is not None:
+            if not path.exists() and (tracked := dvc_tracked(path)) is not None:
                 raise InputFileError(
                     "data file is tracked by DVC and not in the work tree",
                     path=path,
@@ -126,90 +109,7 @@ def add_runs(report: Report, runs: list[DatasetRun], check: str) -> None:
             )
 
 
-def datasets_step(context: CheckContext, report: Report) -> None:
-    """Validate every configured dataset; compare with the base where `compare_base` is on."""
-    for dataset in context.config.config.datasets:
-        keep = dataset.compare_base and dataset.chunksize is None
-        runs = validate_dataset(
-            dataset, context.config.root, progress=context.progress, keep_frames=keep
-        )
-        add_runs(report, runs, "datasets")
-        if not dataset.compare_base:
-            continue
-        for run in runs:
-            if run.error is None:
-                report.gates += compare_with_base(context, dataset, run)
-
-
-# --- against the base revision ---------------------------------------------------------------
-
-
-def compare_with_base(context: CheckContext, dataset: Dataset, run: DatasetRun) -> list[GateResult]:
-    """Fill the run's details with schema changes and data changes; return the dataset gates."""
-    details = run.result.details
-    try:
-        base = context.base_revision()
-        git = context.git
-    except MlciError as error:
-        details["comparison"] = {
-            "status": "skipped",
-            "reason": f"no git base revision to compare with: {error.message}",
-        }
-        return _skipped_gates(dataset, run, "no git base revision")
-    details["comparison"] = {"status": "compared", "base": base.label, "sha": base.sha}
-    gates: list[GateResult] = []
-    assert run.schema is not None
-    assert run.data is not None
-    gates += _compare_schema(git, base.sha, dataset, run)
-    gates += _compare_data(git, base.sha, dataset, run)
-    return gates
-
-
-def _compare_schema(git: Any, sha: str, dataset: Dataset, run: DatasetRun) -> list[GateResult]:
-    from mlci.checks.schema_diff import describe, diff_schemas
-    from mlci.integrations.pandera_schemas import schema_from_text
-
-    schema = run.schema
-    assert schema is not None
-    details = run.result.details
-    name = run.result.name
-    if schema.document is None or schema.path is None:
-        details["schema_changes"] = {
-            "status": "skipped",
-            "reason": "Python schemas are not compared across revisions",
-        }
-        return _breaking_gate(dataset, name, None, "Python schema not compared")
-    try:
-        relative = git.relative(schema.path)
-        content = git.read_files(sha, [relative])[relative]
-    except MlciError as error:
-        details["schema_changes"] = {"status": "skipped", "reason": error.message}
-        return _breaking_gate(dataset, name, None, error.message)
-    if content is None:
-        details["schema_changes"] = {
-            "status": "new",
-            "reason": "the schema file is not in the base revision",
-        }
-        return _breaking_gate(dataset, name, [], "")
-    try:
-        old = schema_from_text(content.decode("utf-8"), schema.path, schema.api)
-    except (MlciError, UnicodeDecodeError) as error:
-        reason = error.message if isinstance(error, MlciError) else "not UTF-8"
-        details["schema_changes"] = {
-            "status": "skipped",
-            "reason": f"the base revision's schema does not load: {reason}",
-        }
-        return _breaking_gate(dataset, name, None, "base schema does not load")
-    changes = diff_schemas(describe(old.schema), describe(schema.schema))
-    details["schema_changes"] = {
-        "status": "compared",
-        "breaking": sum(change.breaking for change in changes),
-        "changes": [change.to_dict() for change in changes],
-    }
-    return _breaking_gate(dataset, name, changes, "")
-
-
-def _breaking_gate(
+def breaking_gate(
     dataset: Dataset, name: str, changes: list[Any] | None, reason: str
 ) -> list[GateResult]:
     if not dataset.forbid_breaking_changes:
@@ -237,49 +137,7 @@ def _breaking_gate(
     return [gate]
 
 
-def _compare_data(git: Any, sha: str, dataset: Dataset, run: DatasetRun) -> list[GateResult]:
-    from mlci.checks.drift import compare_frames
-    from mlci.sources.data_files import read_frame_bytes
-
-    details = run.result.details
-    data = run.data
-    assert data is not None
-    frame = run.validated.frame if run.validated else None
-    if frame is None:
-        details["data_changes"] = {
-            "status": "skipped",
-            "reason": "validated in chunks: the comparison needs the whole file in memory",
-        }
-        return _skipped_gates(dataset, run, "validated in chunks")
-    try:
-        relative = git.relative(data.path)
-        content = git.read_files(sha, [relative])[relative]
-        source = "git"
-        if content is None:  # git may hold only its .dvc file: DVC has the data
-            content, source = _base_from_dvc(data.path, sha), "dvc"
-    except MlciError as error:
-        details["data_changes"] = {"status": "skipped", "reason": error.message}
-        return _skipped_gates(dataset, run, error.message)
-    if content is None:
-        details["data_changes"] = {
-            "status": "new",
-            "reason": "the data file is not in the base revision (new, or not tracked by git)",
-        }
-        return _skipped_gates(dataset, run, "no base data")
-    try:
-        old = read_frame_bytes(content, data)
-    except MlciError as error:
-        details["data_changes"] = {
-            "status": "skipped",
-            "reason": f"the base revision's data does not load: {error.message}",
-        }
-        return _skipped_gates(dataset, run, "base data does not load")
-    comparison = compare_frames(old, frame)
-    details["data_changes"] = {"status": "compared", "base_from": source, **comparison.to_dict()}
-    return drift_gates(dataset, run.result.name, comparison)
-
-
-def _dvc_tracked(path: Path) -> tuple[Path, str] | None:
+def dvc_tracked(path: Path) -> tuple[Path, str] | None:
     """(DVC root, path relative to it) when DVC tracks `path` in the work tree."""
     from mlci.integrations.dvc import find_dvc_root, is_dvc_tracked
 
@@ -293,27 +151,10 @@ def _dvc_tracked(path: Path) -> tuple[Path, str] | None:
     return (root, relative) if is_dvc_tracked(root, relative) else None
 
 
-def _base_from_dvc(path: Path, sha: str) -> bytes | None:
-    """The data file as it was at `sha`, read through DVC (its cache, else its remote) when DVC
-    tracks it; None when it is not tracked, or was not there at `sha`."""
-    tracked = _dvc_tracked(path)
-    if tracked is None:
-        return None
-    from mlci.integrations.dvc import known_at_revision, read_at_revision
-
-    root, relative = tracked
-    try:
-        return read_at_revision(root, relative, sha)
-    except InputFileError:
-        if known_at_revision(root, relative, sha):
-            raise  # there, but in neither the cache nor the remote
-        return None
-
-
 _DRIFT_RULES = ("max_psi", "max_ks", "max_null_rate_increase", "max_row_drop_pct")
 
 
-def _skipped_gates(dataset: Dataset, run: DatasetRun, reason: str) -> list[GateResult]:
+def skipped_gates(dataset: Dataset, run: DatasetRun, reason: str) -> list[GateResult]:
     gates = []
     if dataset.drift is not None:
         for rule in _DRIFT_RULES:

@@ -5,49 +5,21 @@ from __future__ import annotations
 
 import difflib
 import math
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlci.checks.direction import Direction, infer_direction
-from mlci.config import Gate, Significance
+from mlci.config import BASELINE_RULES, MLFLOW_RULES, RULES, Gate, Significance
 from mlci.config_file import ConfigFile
-from mlci.errors import MlciError
-from mlci.report.model import GateResult, GateStatus, Problem
+from mlci.errors import BaselineUnavailable, MlciError
+from mlci.report.model import GateResult, GateStatus
 from mlci.sources.metrics import MetricSet
 
 if TYPE_CHECKING:
-    from mlci.checks.check import CheckContext
     from mlci.checks.stats import Statistic
-    from mlci.report.model import Report
     from mlci.sources.predictions import Predictions
 
-RULES = (
-    "min",
-    "max",
-    "max_drop",
-    "max_increase",
-    "max_drop_pct",
-    "max_increase_pct",
-    "threshold",
-    "min_absolute_change",
-    "min_relative_change",
-    "significance",
-)
-"""Every rule a gate may hold, in the order its results are listed."""
-BASELINE_RULES = (
-    "max_drop",
-    "max_increase",
-    "max_drop_pct",
-    "max_increase_pct",
-    "min_absolute_change",
-    "min_relative_change",
-)
-"""Rules that compare the head with the baseline's value of the same metric."""
-MLFLOW_RULES = ("threshold", "min_absolute_change", "min_relative_change")
-"""Rules with exactly the semantics of `mlflow.validate_evaluation_results`."""
 MLFLOW_ZERO_BASELINE_STEP = 1e-10
 """MLflow's fallback for `min_relative_change` on a zero baseline: improve by at least this."""
 ROUNDING = {"rel_tol": 1e-9, "abs_tol": 1e-12}
@@ -57,11 +29,6 @@ ROUNDING = {"rel_tol": 1e-9, "abs_tol": 1e-12}
 
 class GateError(MlciError):
     """A gate that cannot be evaluated as written: unknown metric, a text value, ... (exit 2)."""
-
-
-class BaselineUnavailable(Exception):
-    """The base side does not exist (no base revision, file absent there): the rule then fails
-    when required and is skipped otherwise, saying why."""
 
 
 PredictionsLoader = Callable[[Significance], "tuple[Predictions, Predictions]"]
@@ -410,6 +377,7 @@ def significance_result(
     result: GateResult,
 ) -> GateResult:
     """Bootstrap (and McNemar) on paired predictions, into `result`."""
+    from mlci.checks.pairing import pair_predictions
     from mlci.checks.stats import (
         CLASSIFICATION,
         DIRECTIONS,
@@ -417,7 +385,6 @@ def significance_result(
         paired_bootstrap,
         significantly_worse,
     )
-    from mlci.sources.predictions import pair_predictions
 
     paired = pair_predictions(
         head,
@@ -475,101 +442,3 @@ def significance_result(
     result.status = "failed" if worse else "passed"
     result.reason = reason
     return result
-
-
-# --- inside `mlci check` / `mlci gate` ------------------------------------------------------------
-
-
-@dataclass
-class ContextPredictions:
-    """Loads the predictions of significance rules for a CheckContext: the head from the work
-    tree, the base from `base_predictions`, the baseline snapshot, MLflow, or git."""
-
-    context: CheckContext
-    _cache: dict[tuple[str, str], Predictions] = field(default_factory=dict)
-
-    def __call__(self, options: Significance) -> tuple[Predictions, Predictions]:
-        from mlci.sources.predictions import read_predictions
-
-        config = self.context.config
-        key = ("head", options.predictions)
-        if key not in self._cache:
-            self._cache[key] = read_predictions(
-                config.resolve(options.predictions), label=options.predictions
-            )
-        head = self._cache[key]
-        base_key = ("base", options.base_predictions or options.predictions)
-        if base_key not in self._cache:
-            self._cache[base_key] = self._base(options)
-        return head, self._cache[base_key]
-
-    def _base(self, options: Significance) -> Predictions:
-        from mlci.sources.predictions import read_predictions, read_predictions_bytes
-
-        context = self.context
-        config = context.config
-        if options.base_predictions:
-            return read_predictions(
-                config.resolve(options.base_predictions), label=options.base_predictions
-            )
-        baseline = config.config.baseline
-        if context.base_override is None and baseline.source == "files":
-            assert baseline.dir is not None
-            path = config.resolve(baseline.dir) / options.predictions
-            label = f"{baseline.dir.rstrip('/')}/{options.predictions}"
-            if not path.is_file():
-                raise BaselineUnavailable(f"{label} does not exist")
-            return read_predictions(path, label=label)
-        if context.base_override is None and baseline.source == "mlflow":
-            return self._mlflow_base(options)
-        try:
-            revision = context.base_revision()
-            relative = context.git.relative(config.resolve(options.predictions))
-            content = context.git.read_files(revision.sha, [relative])[relative]
-        except MlciError as error:
-            raise BaselineUnavailable(str(error)) from None
-        label = f"{options.predictions} at {context.base_override or revision.sha[:12]}"
-        if content is None:
-            raise BaselineUnavailable(f"{label} does not exist")
-        return read_predictions_bytes(content, Path(options.predictions), label=label)
-
-    def _mlflow_base(self, options: Significance) -> Predictions:
-        from mlci.integrations.mlflow_baseline import fetch_baseline_predictions
-        from mlci.sources.predictions import read_predictions
-
-        with tempfile.TemporaryDirectory(prefix="mlci-predictions-") as directory:
-            try:
-                path = fetch_baseline_predictions(self.context, Path(directory))
-            except MlciError as error:
-                raise BaselineUnavailable(str(error)) from None
-            if path is None:
-                raise BaselineUnavailable("the baseline MLflow run logged no predictions")
-            return read_predictions(path, label="predictions of the MLflow baseline")
-
-
-def gates_step(context: CheckContext, report: Report) -> None:
-    """Every gate of mlci.yaml into `report.gates`; a gate that cannot be evaluated becomes a
-    Problem while the other gates still run."""
-    gates = context.config.config.gates
-    if not gates:
-        return
-    head = context.head_metrics()
-    base: MetricSet | None = None
-    unavailable = None
-    try:
-        base = context.base_metrics()
-    except MlciError as error:
-        unavailable = str(error)
-    if base is not None and report.base is None:
-        report.base = context.base_label()
-    loader = ContextPredictions(context)
-    for gate in gates:
-        try:
-            for result in iter_gate_results(
-                gate, head, base, base_unavailable=unavailable, predictions=loader
-            ):
-                report.gates.append(result)
-        except MlciError as error:
-            report.problems.append(
-                Problem(check="gates", message=str(error), path=error.path, line=error.line)
-            )

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mlci.errors import InputFileError
+from mlci.errors import InputFileError, display_path
 from mlci.integrations.pandera_schemas import LoadedSchema
 from mlci.report.model import CheckFailure, DatasetResult, FailureCase
 from mlci.sources.data_files import DataFile, Engine, LineMap, read_chunks, read_frame
@@ -275,8 +275,6 @@ def locate_failures(
         line_map.close()
     schema_path = None
     if schema.path is not None and schema.document is not None:
-        from mlci.checks.datasets import display_path
-
         schema_path = display_path(schema.path)
     for failure in failures:
         if failure.schema_level:

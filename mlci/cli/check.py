@@ -40,9 +40,10 @@ def check(
     report is still written). In GitHub Actions it also writes the job summary, step outputs
     and annotations; --comment posts the sticky PR comment (see docs/github.md).
     """
-    from mlci.checks.check import CheckContext, run_check
     from mlci.cli.output import emit_html, emit_report
     from mlci.cli.progress import progress_bar
+    from mlci.pipeline.context import CheckContext
+    from mlci.pipeline.run import run_check
 
     # A DVC repository needs no mlci.yaml: metrics and params come from its dvc.yaml.
     config = state.config(required=not (Path.cwd() / "dvc.yaml").is_file())

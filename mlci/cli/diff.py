@@ -56,8 +56,8 @@ def diff(
     Actions, else origin/main or baseline.branch in mlci.yaml); B_REV to the work tree.
     `--json` prints exactly what `dvc metrics diff --json` prints.
     """
-    from mlci.checks.check import CheckContext
     from mlci.checks.diff import dvc_diff, metric_changes, no_direction
+    from mlci.pipeline.context import CheckContext
     from mlci.sources.metrics import Kind
 
     chosen = "json" if as_json else "markdown" if as_md else output_format or "text"

@@ -29,8 +29,8 @@ def changes(state: CliState, a_rev: str | None, b_rev: str | None, output_format
     """
     from dataclasses import asdict
 
-    from mlci.checks.check import CheckContext
     from mlci.integrations.dvc import data_changes
+    from mlci.pipeline.context import CheckContext
     from mlci.report.tables import data_change_table
 
     config = state.config(required=False)

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from mlci.cli.state import CliState, format_option, output_option, pass_state
-from mlci.errors import one_line
 
 
 @click.command()
@@ -23,22 +22,14 @@ def gate(state: CliState, base: str | None, output_format: str | None, output: P
     error-severity gate fails (warnings never fail), 2 when a gate cannot be evaluated (unknown
     metric, a text value under a numeric rule, predictions that do not pair up).
     """
-    from mlci.checks.check import CheckContext, gates_step, run_check
-    from mlci.cli.output import render_options
-    from mlci.cli.state import resolve_format, stdout_is_terminal, write_output
-    from mlci.report.render import RENDERERS
+    from mlci.cli.output import emit_report
+    from mlci.pipeline.context import CheckContext
+    from mlci.pipeline.run import run_check
 
     config = state.config()
     if not config.config.gates:
         click.echo(f"mlci: no gates in {config.path}: nothing to evaluate", err=True)
         return 0
-    report = run_check(CheckContext(config=config, base_override=base), [("gates", gates_step)])
-    chosen = resolve_format(output_format, output)
-    if output is not None:
-        write_output(output, RENDERERS[chosen](report, render_options(config)))
-    shown = "text" if output is not None else chosen
-    color = shown == "text" and stdout_is_terminal()
-    click.echo(RENDERERS[shown](report, render_options(config, color=color)), nl=False)
-    for problem in report.problems:
-        click.echo(f"mlci: error: {one_line(problem.message)}", err=True)
+    report = run_check(CheckContext(config=config, base_override=base), ["gates"])
+    emit_report(report, config, output_format, output)
     return report.exit_code

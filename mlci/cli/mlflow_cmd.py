@@ -88,8 +88,8 @@ def log(
     commit (the PR head in a pull_request job), branch, PR number and mlci version."""
     from dataclasses import asdict
 
-    from mlci.checks.check import CheckContext
     from mlci.integrations.mlflow_log import configured_predictions, log_evaluation
+    from mlci.pipeline.context import CheckContext
     from mlci.sources.git import Git
     from mlci.sources.metrics import FileSource, load_metrics
 
@@ -144,9 +144,9 @@ def log(
 @pass_state
 def baseline(state: CliState, base: str | None, output_format: str) -> int:
     """Show the MLflow run that `baseline: {source: mlflow}` resolves to, and its metrics."""
-    from mlci.checks.check import CheckContext
     from mlci.errors import ConfigError
-    from mlci.integrations.mlflow_baseline import context_baseline_run
+    from mlci.pipeline.baseline import MlflowRunBaseline
+    from mlci.pipeline.context import CheckContext
 
     config = state.config()
     if config.config.baseline.source != "mlflow":
@@ -155,7 +155,7 @@ def baseline(state: CliState, base: str | None, output_format: str) -> int:
             path=config.path,
             hint="set `baseline: {source: mlflow, mlflow: {...}}`",
         )
-    found = context_baseline_run(CheckContext(config=config, base_override=base))
+    found = MlflowRunBaseline(CheckContext(config=config, base_override=base)).run()
     run = found.run
     if output_format == "json":
         data = {

@@ -10,7 +10,8 @@ from mlci.cli.state import resolve_format, stdout_is_terminal, write_output
 from mlci.config_file import ConfigFile
 from mlci.errors import one_line
 from mlci.report.model import Report
-from mlci.report.render import RENDERERS, RenderOptions
+from mlci.report.options import RenderOptions
+from mlci.report.render import RENDERERS
 
 
 def render_options(config: ConfigFile, *, color: bool = False) -> RenderOptions:

@@ -76,9 +76,9 @@ def promote(
     """
     from mlci.errors import MlciError
     from mlci.integrations.mlflow import open_tracking, tracking_uri_for
-    from mlci.integrations.promote import config_gate_check
     from mlci.integrations.promote import promote as promote_model
     from mlci.integrations.promote import rollback as rollback_alias
+    from mlci.pipeline.promotion import config_gate_check
     from mlci.report.promotion import PROMOTION_RENDERERS, render_promotion_markdown
     from mlci.sources.git import Git
 

@@ -7,12 +7,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from mlci.config_file import ConfigFile, find_config
 from mlci.errors import ConfigError, InputFileError
+
+if TYPE_CHECKING:
+    from mlci.config import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,7 +30,7 @@ class CliState:
         path = self.config_path or find_config(Path.cwd())
         if path is None:
             if not required:
-                return ConfigFile()
+                return ConfigFile(default=default_settings)
             raise ConfigError(
                 f"no mlci.yaml found in {Path.cwd()} or its parents",
                 hint="create one with `mlci init`, or pass -c FILE",
@@ -35,6 +38,13 @@ class CliState:
         from mlci.config import load_config
 
         return load_config(path)
+
+
+def default_settings() -> Config:
+    """Every setting at its default (loads the config model: only when something asks)."""
+    from mlci.config import Config
+
+    return Config()
 
 
 def pass_state(function: F) -> F:

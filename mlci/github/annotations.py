@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mlci.checks.gates import RULES
+from mlci.config import RULES
 from mlci.errors import MlciError
 from mlci.github.actions import Annotation, Level
 from mlci.report.model import CheckFailure, DatasetResult, GateResult, Report

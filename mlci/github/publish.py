@@ -23,7 +23,7 @@ from mlci.github.actions import (
 from mlci.github.client import GitHubClient
 from mlci.github.settings import GitHubSettings
 from mlci.report.model import Report
-from mlci.report.render import RenderOptions
+from mlci.report.options import RenderOptions
 
 ClientFactory = Callable[[GitHubSettings], GitHubClient]
 

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from mlci.errors import GitHubError
-from mlci.github.event import PullRequestRef, pull_request_from_event, read_event
+from mlci.sources.github_event import PullRequestRef, pull_request_from_event, read_event
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"

@@ -11,18 +11,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, Any, Literal
 
 import yaml
 
 from mlci.errors import GitError, InputFileError
 from mlci.extras import require
-from mlci.report.model import DataChange, Report
+from mlci.report.model import DataChange
 from mlci.sources.git import Git
 from mlci.sources.metric_files import Yaml12Loader
-
-if TYPE_CHECKING:
-    from mlci.checks.check import CheckContext
 
 DVC_LOCK = "dvc.lock"
 DVC_YAML = "dvc.yaml"
@@ -260,22 +257,6 @@ def find_dvc_root(start: Path) -> Path | None:
         if (directory / ".git").exists() or directory.parent == directory:
             return None
         directory = directory.parent
-
-
-def data_changes_step(context: CheckContext, report: Report) -> None:
-    """`mlci check`'s `dvc` step: the DVC-tracked data a PR changes, when the repo uses DVC."""
-    if find_dvc_root(context.config.root) is None:
-        return
-    git = context.git
-    baseline = context.config.config.baseline
-    try:
-        base = context.base_revision().sha
-    except GitError:
-        if baseline.source == "git" or context.base_override is not None:
-            raise
-        return  # a files/mlflow baseline without a git base branch: nothing to compare with
-    head = git.resolve(context.head_override) if context.head_override else None
-    report.data_changes = data_changes(git, base, head, git.relative(context.config.root))
 
 
 # --- reading tracked data at a revision through DVC ------------------------------------------

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from mlci.checks.gates import BASELINE_RULES
-from mlci.config import Config, MlflowBaseline
+from mlci.config import BASELINE_RULES, Config, MlflowBaseline
 from mlci.config_file import ConfigFile
 from mlci.errors import ConfigError
 from mlci.integrations.mlflow import (
@@ -23,15 +20,8 @@ from mlci.integrations.mlflow import (
     Run,
     Tracking,
     commit_filter,
-    experiment_for,
-    open_tracking,
-    run_metric_set,
-    tracking_uri_for,
 )
-from mlci.sources.metrics import Kind, MetricSet
-
-if TYPE_CHECKING:
-    from mlci.checks.check import CheckContext
+from mlci.sources.metrics import MetricSet
 
 _MODEL_URI = re.compile(
     r"^(?:models:/)?(?P<name>[^@/]+?)(?:@(?P<alias>[\w\-]+)|/(?P<version>\d+))$"
@@ -140,41 +130,11 @@ def find_baseline_run(
     return BaselineRun(run=runs[0], label=runs[0].label())
 
 
-def _options(config: Config) -> MlflowBaseline:
+def mlflow_options(config: Config) -> MlflowBaseline:
     options = config.baseline.mlflow
     if options is None:  # Baseline.__post_init__ requires it for `source: mlflow`
         raise ConfigError("baseline `source: mlflow` needs an `mlflow:` section")
     return options
-
-
-def context_baseline_run(context: CheckContext, tracking: Tracking | None = None) -> BaselineRun:
-    """The baseline run of a `mlci check` (or `diff`/`gate`) whose baseline source is mlflow."""
-    if tracking is None:
-        with open_context_tracking(context) as opened:
-            return context_baseline_run(context, opened)
-    config = context.config
-    options = _options(config.config)
-    return find_baseline_run(
-        tracking,
-        options,
-        experiment=options.experiment or experiment_for(config, context.env, context.git),
-        base_commit=lambda: context.base_revision().sha,
-    )
-
-
-def open_context_tracking(context: CheckContext) -> AbstractContextManager[Tracking]:
-    return open_tracking(tracking_uri_for(context.config, context.env, context.git))
-
-
-def load_mlflow_baseline(context: CheckContext, kind: Kind) -> MetricSet:
-    """The baseline's metrics (or params), laid out on the head's metric files."""
-    found = context_baseline_run(context)
-    known = list(context.head_metrics(kind).data)
-    if kind == "params":
-        return run_metric_set(found.run.params, known, found.label, params=True)
-    metrics = run_metric_set(found.run.metrics, known, found.label)
-    check_gated_metrics(context.config, context.head_metrics(), metrics, found)
-    return metrics
 
 
 def check_gated_metrics(
@@ -191,14 +151,6 @@ def check_gated_metrics(
                 f"(it has: {have})",
                 hint="log the metric in the baseline run, or choose another baseline",
             )
-
-
-def fetch_baseline_predictions(context: CheckContext, directory: Path) -> Path | None:
-    """Download the baseline run's predictions file into `directory` for the significance gate;
-    None when the run logged none."""
-    with open_context_tracking(context) as tracking:
-        found = context_baseline_run(context, tracking)
-        return download_predictions(tracking, found.run, directory)
 
 
 def download_predictions(tracking: Tracking, run: Run, directory: Path) -> Path | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mlci.config_file import ConfigFile
 from mlci.errors import InputFileError
@@ -23,13 +22,9 @@ from mlci.integrations.mlflow import (
     tracking_uri_for,
 )
 from mlci.integrations.provenance import detect_provenance
-from mlci.report.model import MlflowRunRef, Report
 from mlci.sources.git import Git
 from mlci.sources.metric_files import Scalar
 from mlci.sources.metrics import MetricSet
-
-if TYPE_CHECKING:
-    from mlci.checks.check import CheckContext
 
 
 def log_evaluation(
@@ -119,28 +114,3 @@ def configured_predictions(config: ConfigFile) -> Path | None:
         if gate.significance is not None:
             return config.resolve(gate.significance.predictions)
     return None
-
-
-def mlflow_log_step(context: CheckContext, report: Report) -> None:
-    """`mlci check`'s `log` step (`mlflow: {log: true}`): the head's metrics, params,
-    predictions, model and artifacts become one MLflow run."""
-    config = context.config
-    options = config.config.mlflow
-    if not options.log:
-        return
-    head = context.head_metrics()
-    params = context.head_metrics("params")
-    predictions = configured_predictions(config)
-    logged = log_evaluation(
-        config,
-        metrics=head,
-        params=params,
-        predictions=predictions if predictions is not None and predictions.exists() else None,
-        model=config.resolve(options.model_path) if options.model_path else None,
-        artifacts=[config.resolve(path) for path in options.artifacts],
-        env=context.env,
-        git=context.git,
-    )
-    report.mlflow_run = MlflowRunRef(
-        run_id=logged.run_id, experiment=logged.experiment, tracking_uri=logged.tracking_uri
-    )

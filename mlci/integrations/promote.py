@@ -4,27 +4,21 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from mlci.config import Significance
-from mlci.config_file import ConfigFile
 from mlci.integrations.mlflow import (
     MODEL_DIR,
     MlflowError,
     ModelVersion,
     Run,
     Tracking,
-    run_metric_set,
 )
-from mlci.integrations.mlflow_baseline import download_predictions
 from mlci.report.model import GateResult
 
 if TYPE_CHECKING:
-    from mlci.sources.predictions import Predictions
+    pass
 
 GateCheck = Callable[[Run, Run | None], list[GateResult]]
 """Evaluates the gates: (the candidate's run, the current holder's run or None)."""
@@ -215,71 +209,3 @@ def _write_history(tracking: Tracking, model: str, alias: str, history: Sequence
     else:
         tracking.delete_model_tag(model, history_tag(alias))
         tracking.delete_model_tag(model, previous_tag(alias))
-
-
-def config_gate_check(
-    config: ConfigFile, tracking: Tracking, *, model: str, alias: str
-) -> GateCheck | None:
-    """The gates of mlci.yaml over two runs; None when it declares none.
-
-    The candidate's metrics are the head, the holder's the baseline; significance rules compare
-    the predictions both runs logged. With no holder yet there is no baseline, and the rules
-    that need one are skipped rather than failed: the first promotion has nothing to beat.
-    """
-    if not config.config.gates:
-        return None
-    from mlci.checks.gates import BASELINE_RULES, evaluate_gates
-
-    known = list(config.config.metrics.files)
-
-    def check(candidate: Run, holder: Run | None) -> list[GateResult]:
-        head = run_metric_set(candidate.metrics, known, candidate.label())
-        base = run_metric_set(holder.metrics, known, holder.label()) if holder else None
-        with tempfile.TemporaryDirectory(prefix="mlci-promote-") as directory:
-            loader = RunPredictions(tracking, candidate, holder, Path(directory))
-            results = evaluate_gates(
-                config,
-                head,
-                base,
-                base_unavailable=f"no version holds {model}@{alias} yet",
-                predictions=loader,
-            )
-        if holder is None:
-            for result in results:
-                if result.rule in (*BASELINE_RULES, "significance") and result.status != "passed":
-                    result.status = "skipped"
-                    result.reason = f"skipped: no version holds {model}@{alias} yet"
-        return results
-
-    return check
-
-
-@dataclass
-class RunPredictions:
-    """Loads a significance rule's predictions from the two runs' `predictions/` artifacts."""
-
-    tracking: Tracking
-    candidate: Run
-    holder: Run | None
-    directory: Path
-
-    def __call__(self, options: Significance) -> tuple[Predictions, Predictions]:
-        from mlci.checks.gates import BaselineUnavailable
-        from mlci.sources.predictions import read_predictions
-
-        head_path = download_predictions(self.tracking, self.candidate, self.directory / "head")
-        if head_path is None:
-            raise MlflowError(
-                f"{self.candidate.label()} logged no predictions, which the significance gate "
-                f"on {options.predictions!r} needs",
-                hint="log them with `mlci mlflow log --predictions FILE`",
-            )
-        if self.holder is None:
-            raise BaselineUnavailable("no version holds the alias yet")
-        base_path = download_predictions(self.tracking, self.holder, self.directory / "base")
-        if base_path is None:
-            raise BaselineUnavailable(f"{self.holder.label()} logged no predictions")
-        return (
-            read_predictions(head_path, label=f"predictions of {self.candidate.label()}"),
-            read_predictions(base_path, label=f"predictions of {self.holder.label()}"),
-        )

@@ -27,7 +27,7 @@ class Provenance:
 
 def detect_provenance(env: Mapping[str, str], git: Git | None) -> Provenance:
     """Provenance from the GitHub Actions environment when present, else from the local clone."""
-    from mlci.github.event import pull_request_from_event, read_event
+    from mlci.sources.github_event import pull_request_from_event, read_event
 
     repository_url = run_url = None
     server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")

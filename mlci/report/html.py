@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from mlci.report.charts import Chart
     from mlci.report.model import Report
-    from mlci.report.render import RenderOptions
+    from mlci.report.options import RenderOptions
 
 TEMPLATES = Path(__file__).parent / "templates"
 HTML_TEMPLATE = "report.html.j2"

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from mlci.report.charts import Chart
     from mlci.report.metric_change import MetricChange
     from mlci.report.model import DatasetResult, GateResult, Report
-    from mlci.report.render import RenderOptions
+    from mlci.report.options import RenderOptions
 
 TEMPLATES = Path(__file__).parent / "templates"
 DEFAULT_TEMPLATE = "report.md.j2"

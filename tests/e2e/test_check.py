@@ -100,8 +100,9 @@ class RecordingProgress:
 
 
 def test_check_tells_its_progress_what_it_reads_and_validates(iris: Path) -> None:
-    from mlci.checks.check import CheckContext, run_check
     from mlci.config import load_config
+    from mlci.pipeline.context import CheckContext
+    from mlci.pipeline.run import run_check
 
     progress = RecordingProgress()
     config = load_config(iris / "mlci.yaml")

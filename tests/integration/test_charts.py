@@ -174,7 +174,7 @@ def test_mermaid_text_is_inert() -> None:
 
 from mlci.report.markdown import COMMENT_BUDGET, render_fitted, render_markdown_report  # noqa: E402
 from mlci.report.model import Report  # noqa: E402
-from mlci.report.render import RenderOptions  # noqa: E402
+from mlci.report.options import RenderOptions  # noqa: E402
 
 
 def curves_report(seed: int = 0) -> Report:

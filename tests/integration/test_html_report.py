@@ -27,7 +27,7 @@ from mlci.report.model import (
     Problem,
     Report,
 )
-from mlci.report.render import RenderOptions
+from mlci.report.options import RenderOptions
 
 HOSTILE = "f1|<script>alert(1)</script> <img src=x onerror=alert(2)> @octocat #123 `x` **b** $x$ [l](http://e.vil)"
 SECTIONS = ["summary", "gates", "metrics", "charts", "data", "drift", "data-changes", "problems"]

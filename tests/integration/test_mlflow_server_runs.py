@@ -13,9 +13,8 @@ import pytest
 from conftest import GitRepo, Invoker
 from mlflow_server import MlflowServer
 
-from mlci.checks.check import CheckContext
 from mlci.config import load_config
-from mlci.integrations.mlflow_baseline import fetch_baseline_predictions
+from mlci.pipeline.context import CheckContext
 
 pytestmark = pytest.mark.slow  # shares one real MLflow server (~10 s to start) per session
 
@@ -209,9 +208,9 @@ def test_baseline_from_a_registry_alias_with_its_predictions(
     loaded = load_config(git_repo.path / "mlci.yaml")
     context = CheckContext(config=loaded)
     assert context.base_metrics().label == f"models:/{model}@champion (version 1)"
-    fetched = fetch_baseline_predictions(context, tmp_path / "base")
-    assert fetched == tmp_path / "base" / "preds.csv"
-    assert fetched.read_text() == "id,target,prediction\n1,0,0\n2,1,0\n"
+    fetched = context.baseline.predictions("preds.csv")
+    assert (fetched.path.name, fetched.label) == ("preds.csv", "predictions of the MLflow baseline")
+    assert fetched.frame.to_dict("list") == {"id": [1, 2], "target": [0, 1], "prediction": [0, 0]}
     # It all happened on the server, none of it in a local store.
     assert client.get_model_version_by_alias(model, "champion").run_id == champion["run_id"]
     assert not (git_repo.path / "mlflow.db").exists()

@@ -29,7 +29,7 @@ from mlci.report.model import (
     Problem,
     Report,
 )
-from mlci.report.render import RenderOptions
+from mlci.report.options import RenderOptions
 
 ZWSP = "\u200b"
 HOSTILE = "f1|<script>alert(1)</script> @octocat #123 `x` **b** $x$ [l](http://e.vil)\nnext"

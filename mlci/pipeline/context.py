@@ -1,0 +1,131 @@
+"""The workspace a command works in: config, environment, git, command-line overrides, and the
+head's metrics read at most once. `mlci check`, `diff`, `gate`, `dvc` and `mlflow` build one; the
+base side comes from its Baseline (mlci/pipeline/baseline.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlci.checks.direction import Direction, infer_direction
+from mlci.config_file import DEFAULT_REMOTE, ConfigFile
+from mlci.pipeline.baseline import Baseline, choose_baseline
+from mlci.sources.git import BaseRevision, Git, default_base
+from mlci.sources.metrics import FileSource, Kind, MetricSet, load_metrics
+
+if TYPE_CHECKING:  # the config model is loaded only when there is a config
+    from mlci.checks.validate import Progress
+    from mlci.config import Config
+
+
+@dataclass
+class CheckContext:
+    """What every step may need, computed at most once."""
+
+    config: ConfigFile
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    base_override: str | None = None
+    """`--base REV` (or `mlci diff A_REV`) from the command line."""
+    head_override: str | None = None
+    """`mlci diff A_REV B_REV`: read the head side at a revision instead of the work tree."""
+    targets: tuple[str, ...] | None = None
+    """`mlci diff --targets`: these files instead of the configured and dvc.yaml ones."""
+    git_factory: Callable[[Path], Git] = Git
+    progress: Progress | None = None
+    """Told what long steps (reading and validating data) are doing: a bar on a terminal."""
+    _git: Git | None = field(default=None, init=False, repr=False)
+    _base: BaseRevision | None = field(default=None, init=False, repr=False)
+    _baseline: Baseline | None = field(default=None, init=False, repr=False)
+    _metrics: dict[tuple[str, Kind], MetricSet] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    @property
+    def git(self) -> Git:
+        if self._git is None:
+            self._git = self.git_factory(self.config.root)
+        return self._git
+
+    @property
+    def source(self) -> FileSource:
+        if self.targets is not None:
+            return FileSource(
+                root=self.config.root, files=self.targets, params=self.targets, dvc=False
+            )
+        if self._settings is None:  # every default: what dvc.yaml declares
+            return FileSource(root=self.config.root)
+        metrics = self._settings.metrics
+        return FileSource(
+            root=self.config.root,
+            files=tuple(metrics.files),
+            params=tuple(metrics.params),
+            dvc=metrics.dvc,
+        )
+
+    @property
+    def _settings(self) -> Config | None:
+        """The configured settings; None when nothing is configured, so that `mlci diff` in a
+        project without mlci.yaml never loads the config model (the defaults then apply)."""
+        return self.config.config if self.config.explicit else None
+
+    def base_revision(self) -> BaseRevision:
+        """The git revision the PR is compared with (`--base`, `baseline.rev`, or the merge-base
+        with the base branch), whatever the baseline of the metrics: datasets and DVC-tracked
+        data are always compared with it."""
+        if self._base is None:
+            baseline = self._settings.baseline if self._settings else None
+            self._base = default_base(
+                self.git,
+                branch=baseline.branch if baseline else None,
+                remote=baseline.remote if baseline else DEFAULT_REMOTE,
+                env=self.env,
+                rev=self.base_override or (baseline.rev if baseline else None),
+            )
+        return self._base
+
+    def head_metrics(self, kind: Kind = "metrics") -> MetricSet:
+        key = ("head", kind)
+        if key not in self._metrics:
+            if self.head_override is None:
+                found = load_metrics(self.source, None, kind=kind)
+            else:
+                sha = self.git.resolve(self.head_override)
+                found = load_metrics(self.source, sha, git=self.git, kind=kind)
+                found.label = self.head_override
+            self._metrics[key] = found
+        return self._metrics[key]
+
+    def head_label(self) -> str:
+        return self.head_override or "workspace"
+
+    @property
+    def baseline(self) -> Baseline:
+        """What the head is compared with: `--base`, else `baseline.source` of mlci.yaml."""
+        if self._baseline is None:
+            self._baseline = choose_baseline(self)
+        return self._baseline
+
+    def base_metrics(self, kind: Kind = "metrics") -> MetricSet:
+        return self.baseline.metrics(kind)
+
+    def base_label(self) -> str:
+        return self.baseline.label()
+
+    def direction_of(self, path: str, name: str) -> Direction | None:
+        """A metric's direction: from a gate that names it, else guessed from the name."""
+        for gate in self._settings.gates if self._settings else ():
+            if gate.metric == name and gate.path in (None, path):
+                if gate.direction is not None:
+                    return gate.direction
+                if gate.greater_is_better is not None:
+                    return "higher" if gate.greater_is_better else "lower"
+        return infer_direction(name)
+
+    def has_metrics(self) -> bool:
+        source = self.source
+        dvc_yaml = (source.root / "dvc.yaml").is_file() and source.dvc is not False
+        return bool(source.files or source.params or dvc_yaml)
