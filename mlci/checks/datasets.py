@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from mlci.config import Dataset
 from mlci.errors import InputFileError, MlciError, display_path
+from mlci.report.comparison import ColumnDrift, DriftVerdict, Statistic
 from mlci.report.model import DatasetResult, GateResult, Problem, Report
 
 if TYPE_CHECKING:
+    from mlci.checks.drift import DataComparison
     from mlci.checks.validate import Progress, Validated
     from mlci.integrations.pandera_schemas import LoadedSchema
     from mlci.sources.data_files import DataFile
@@ -230,3 +232,38 @@ def drift_gates(dataset: Dataset, name: str, comparison: Any) -> list[GateResult
                 gate.reason = f"every column within {limit:g}"
         gates.append(gate)
     return gates
+
+
+def column_drift(dataset: Dataset, comparison: DataComparison) -> list[ColumnDrift]:
+    """Every column's drift and null-rate change (and the row drop when it has a limit), each
+    against its limit with the verdict the drift gates apply; columns outside `drift.columns`
+    and statistics without a limit carry no verdict."""
+    drift = dataset.drift
+    wanted = set(drift.columns) if drift is not None and drift.columns is not None else None
+    severity = drift.severity if drift is not None else "error"
+
+    def measured(column: str, statistic: Statistic, value: float | None, rule: str) -> ColumnDrift:
+        limit = getattr(drift, rule) if drift is not None else None
+        if limit is None or value is None or (wanted is not None and column not in wanted):
+            return ColumnDrift(column, statistic, value)
+        verdict: DriftVerdict = "passed"
+        if value > limit:
+            verdict = "failed" if severity == "error" else "warned"
+        return ColumnDrift(column, statistic, value, limit=float(limit), verdict=verdict)
+
+    rows = []
+    for change in comparison.columns:
+        if change.drift_method is not None:
+            rule = "max_psi" if change.drift_method == "psi" else "max_ks"
+            row = measured(change.column, change.drift_method, change.drift, rule)
+            row.p_value = change.p_value
+            rows.append(row)
+        row = measured(
+            change.column, "null_rate_change", change.null_rate_change, "max_null_rate_increase"
+        )
+        row.before, row.after = change.null_rate_old, change.null_rate_new
+        rows.append(row)
+    if drift is not None and drift.max_row_drop_pct is not None and comparison.rows_old:
+        drop = (comparison.rows_old - comparison.rows_new) / comparison.rows_old * 100
+        rows.append(measured("(rows)", "row_drop_pct", drop, "max_row_drop_pct"))
+    return rows

@@ -9,10 +9,9 @@ a size limit: it is rendered at decreasing levels of detail until it does (`rend
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,10 +27,17 @@ from mlci.report.markdown_text import (
 from mlci.report.tables import (
     MISSING,
     Table,
+    comparison_note,
     data_change_table,
+    data_note,
+    data_summary,
+    drift_table,
     format_change,
     format_percent,
     format_value,
+    plain_value,
+    schema_change_table,
+    schema_note,
 )
 from mlci.report.training import train_lines
 
@@ -94,8 +100,6 @@ VERDICTS = {
 }
 _VERDICT_ORDER = {"regressed": 0, "improved": 1, "changed": 2, "added": 3, "removed": 4}
 _GATE_ORDER = {"failed": 0, "warned": 1, "passed": 2, "skipped": 3}
-_SCHEMA_KEYS = ("schema_changes", "schema_diff", "schema")
-_DRIFT_KEYS = ("drift",)
 
 
 @dataclass
@@ -106,6 +110,9 @@ class Section:
     table: Table
     hidden: int = 0
     note: str | None = None
+    """A sentence shown instead of (or under) the table: why it is empty."""
+    open: bool = True
+    """Shown expanded in a `<details>` block."""
 
     @property
     def shown(self) -> int:
@@ -161,7 +168,6 @@ class ReportView:
     failures: list[Section] = field(default_factory=list)
     schema_changes: list[Section] = field(default_factory=list)
     drift: list[Section] = field(default_factory=list)
-    data_details: list[Section] = field(default_factory=list)
     data_changes: Section | None = None
     problems: Section | None = None
     shortened: bool = False
@@ -195,7 +201,6 @@ class ReportView:
             *self.failures,
             *self.schema_changes,
             *self.drift,
-            *self.data_details,
         ]
         return any(section is not None and section.hidden for section in sections)
 
@@ -397,7 +402,7 @@ def _dataset_sections(
         if dataset.failures:
             view.failures.append(_failure_section(dataset, precision, rows, cases))
         if with_details:
-            _details_sections(view, dataset, precision, rows)
+            _comparison_sections(view, dataset, precision, rows)
     view.datasets = _cut(Section("Data validation", overview), rows)
 
 
@@ -436,64 +441,49 @@ def _failure_section(
     return _cut(Section(title, table), rows)
 
 
-def _details_sections(
+def _comparison_sections(
     view: ReportView, dataset: DatasetResult, precision: int, rows: int | None
 ) -> None:
-    for key, value in dataset.details.items():
-        if value in (None, [], {}, ""):
-            continue
-        table = structured_table(value, precision)
-        name = str(key).replace("_", " ")
-        if key in _SCHEMA_KEYS:
-            target, title = view.schema_changes, f"{dataset.name}: schema changes"
-        elif key in _DRIFT_KEYS:
-            target, title = view.drift, f"{dataset.name}: drift"
+    """The dataset against the base: a schema-changes table and a drift table, or a sentence
+    saying that nothing changed or why it was not compared."""
+    comparison = dataset.comparison
+    if comparison is None:
+        return
+    if comparison.status == "skipped":
+        note = comparison_note(dataset)
+        view.schema_changes.append(Section(dataset.name, _NO_TABLE, note=note))
+        return
+    base = f" against {comparison.base}" if comparison.base else ""
+    schema = comparison.schema
+    if schema is not None:
+        if schema.changes:
+            table = schema_change_table(dataset, precision)
+            count = len(schema.changes)
+            title = (
+                f"{dataset.name}: {count} schema change{'s' if count != 1 else ''}{base}, "
+                f"{schema.breaking} breaking"
+            )
+            view.schema_changes.append(_cut(Section(title, table), rows))
         else:
-            target, title = view.data_details, f"{dataset.name}: {name}"
-        target.append(_cut(Section(title, table), rows))
+            view.schema_changes.append(Section(dataset.name, _NO_TABLE, note=schema_note(dataset)))
+    data = comparison.data
+    if data is not None:
+        if data.drift:
+            title = f"{dataset.name}{base}: {data_summary(dataset)}"
+            section = _cut(Section(title, drift_table(dataset, precision)), rows)
+            section.open = any(row.verdict in ("failed", "warned") for row in data.drift)
+            view.drift.append(section)
+        else:
+            view.drift.append(Section(dataset.name, _NO_TABLE, note=data_note(dataset)))
 
 
-def structured_table(value: Any, precision: int = 5) -> Table:
-    """Any JSON-like value as a table: a list of mappings gets one column per key, a mapping
-    of mappings one row per key, a mapping of scalars two columns."""
-    if isinstance(value, Mapping) and value and all(isinstance(v, Mapping) for v in value.values()):
-        columns = _union_keys(value.values())
-        table = Table(title="", headers=["", *columns])
-        for key, item in value.items():
-            table.rows.append([str(key), *(_plain(item.get(c), precision) for c in columns)])
-        return table
-    if isinstance(value, Mapping):
-        table = Table(title="", headers=["", "Value"])
-        table.rows = [[str(key), _plain(item, precision)] for key, item in value.items()]
-        return table
-    if isinstance(value, list | tuple) and value and all(isinstance(v, Mapping) for v in value):
-        columns = _union_keys(value)
-        table = Table(title="", headers=columns)
-        table.rows = [[_plain(item.get(c), precision) for c in columns] for item in value]
-        return table
-    if isinstance(value, list | tuple):
-        table = Table(title="", headers=["Value"])
-        table.rows = [[_plain(item, precision)] for item in value]
-        return table
-    return Table(title="", headers=["Value"], rows=[[_plain(value, precision)]])
-
-
-def _union_keys(items: Iterable[Mapping[Any, Any]]) -> list[str]:
-    columns: dict[str, None] = {}
-    for item in items:
-        columns.update(dict.fromkeys(str(key) for key in item))
-    return list(columns)
+_NO_TABLE = Table(title="", headers=[])
 
 
 def _plain(value: Any, precision: int) -> str:
     if value is None:
         return MISSING
-    if isinstance(value, bool | int | float | str):
-        return format_value(value, precision)
-    try:
-        return json.dumps(value, default=str, ensure_ascii=False, separators=(", ", ": "))
-    except (TypeError, ValueError):
-        return str(value)
+    return plain_value(value, precision)
 
 
 def _chart_sections(

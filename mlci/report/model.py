@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from mlci import __version__
+from mlci.report.comparison import DatasetComparison
 from mlci.report.curves import ModelCurves
 from mlci.report.metric_change import MetricChange
 
@@ -83,8 +84,9 @@ class DatasetResult:
     columns: int | None = None
     failures: list[CheckFailure] = field(default_factory=list)
     message: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    """Schema changes, data summary and drift against the base (filled by the data checks)."""
+    comparison: DatasetComparison | None = None
+    """Schema changes, data changes and drift against the base revision (`mlci check` with
+    `compare_base`); None when the dataset was not compared."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall time of each phase: `read` (the file into a frame) and `validate` (pandera), summed
     over chunks; it differs from run to run."""

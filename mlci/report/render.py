@@ -24,7 +24,10 @@ def render_text(report: Report, options: RenderOptions) -> str:
 
 
 def plain_table(table: Table) -> str:
-    """An aligned table of plain text, safe for logs and pipes."""
+    """An aligned table of plain text, safe for logs and pipes; a table without columns is a
+    note, its title alone."""
+    if not table.headers:
+        return table.title + "\n"
     widths = [len(header) for header in table.headers]
     for row in table.rows:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
@@ -42,6 +45,8 @@ def plain_table(table: Table) -> str:
 
 
 def rich_table(table: Table, width: int) -> str:
+    if not table.headers:
+        return table.title + "\n"
     from rich.console import Console
     from rich.table import Table as RichTable
     from rich.text import Text

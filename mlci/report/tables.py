@@ -192,49 +192,134 @@ def size_change(change: DataChange) -> str:
     return old if old == new else f"{old} → {new}"
 
 
+def plain_value(value: Any, precision: int = 5) -> str:
+    """Any value from a user's schema or data as one line of text: a mapping as `key=value`
+    pairs, a list comma-separated (never JSON)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={plain_value(item, precision)}" for key, item in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return "[" + ", ".join(plain_value(item, precision) for item in value) + "]"
+    return format_value(value, precision)
+
+
+STATISTIC_NAMES = {
+    "psi": "PSI",
+    "ks": "KS",
+    "null_rate_change": "null rate change",
+    "row_drop_pct": "row drop %",
+}
+DRIFT_MARKS = {"passed": "pass", "failed": "FAIL", "warned": "warn"}
+
+
+def comparison_note(dataset: DatasetResult) -> str | None:
+    """The comparison with the base in one sentence when there is no table to show: skipped
+    (and why), or nothing changed."""
+    comparison = dataset.comparison
+    if comparison is None:
+        return None
+    if comparison.status == "skipped":
+        return f"Not compared with the base: {comparison.reason}."
+    return None
+
+
+def schema_note(dataset: DatasetResult) -> str | None:
+    comparison = dataset.comparison
+    if comparison is None or comparison.status == "skipped" or comparison.schema is None:
+        return None
+    schema = comparison.schema
+    if schema.status == "compared":
+        return None if schema.changes else f"No schema change against {comparison.base}."
+    if schema.status == "new":
+        return f"Schema not compared: {schema.reason}."
+    return f"Schema not compared: {schema.reason}."
+
+
+def schema_change_table(dataset: DatasetResult, precision: int = 5) -> Table:
+    """Every schema change against the base: column, change, before, after, breaking."""
+    comparison = dataset.comparison
+    schema = comparison.schema if comparison is not None else None
+    changes = schema.changes if schema is not None else []
+    breaking = sum(change.breaking for change in changes)
+    table = Table(
+        title=f"Schema changes of {dataset.name}: {breaking} breaking",
+        headers=["Column", "Change", "Before", "After", "Breaking"],
+    )
+    for change in changes:
+        table.rows.append(
+            [
+                change.column or "(schema)",
+                change.detail,
+                plain_value(change.before, precision),
+                plain_value(change.after, precision),
+                "yes" if change.breaking else "no",
+            ]
+        )
+    return table
+
+
+def data_note(dataset: DatasetResult) -> str | None:
+    comparison = dataset.comparison
+    if comparison is None or comparison.status == "skipped" or comparison.data is None:
+        return None
+    data = comparison.data
+    if data.status != "compared":
+        return f"Data not compared: {data.reason}."
+    if not data.drift:
+        return "No column in common with the base to measure."
+    return None
+
+
+def data_summary(dataset: DatasetResult) -> str:
+    """`rows 500 → 400, +note, -city`: the shape of the data against the base."""
+    comparison = dataset.comparison
+    data = comparison.data if comparison is not None else None
+    if data is None or data.status != "compared":
+        return ""
+    return (
+        f"rows {data.rows_before} → {data.rows_after}"
+        + "".join(f", +{name}" for name in data.columns_added)
+        + "".join(f", -{name}" for name in data.columns_removed)
+    )
+
+
+def drift_table(dataset: DatasetResult, precision: int = 5) -> Table:
+    """Each column's statistics against the base: statistic, value, limit, verdict."""
+    comparison = dataset.comparison
+    data = comparison.data if comparison is not None else None
+    table = Table(
+        title=f"Data changes of {dataset.name}: {data_summary(dataset)}",
+        headers=["Column", "Statistic", "Value", "Limit", "Verdict"],
+        align_right={2, 3},
+    )
+    for row in data.drift if data is not None else []:
+        value = MISSING if row.value is None else format_value(round(row.value, precision))
+        if row.statistic == "null_rate_change" and row.before is not None:
+            value += f" ({row.before * 100:.2f}% → {(row.after or 0.0) * 100:.2f}%)"
+        table.rows.append(
+            [
+                row.column,
+                STATISTIC_NAMES[row.statistic],
+                value,
+                format_value(row.limit, precision),
+                DRIFT_MARKS[row.verdict] if row.verdict else "no limit",
+            ]
+        )
+    return table
+
+
 def dataset_change_tables(dataset: DatasetResult, precision: int = 5) -> list[Table]:
-    """The schema and data changes of a dataset against the base (see mlci/checks/datasets.py)."""
+    """The schema and data changes of a dataset against the base, for the text view."""
     tables = []
-    details = dataset.details
-    comparison = details.get("comparison") or {}
-    if comparison.get("status") == "skipped":
-        table = Table(title=f"Dataset {dataset.name}: not compared", headers=["Why"])
-        table.rows.append([str(comparison.get("reason", ""))])
-        return [table]
-    schema = details.get("schema_changes") or {}
-    if schema.get("changes"):
-        table = Table(
-            title=f"Schema changes of {dataset.name}: {schema.get('breaking', 0)} breaking",
-            headers=["Column", "Change", "Kind"],
-        )
-        for change in schema["changes"]:
-            kind = "BREAKING" if change["breaking"] else "compatible"
-            table.rows.append([change["column"] or "(schema)", change["detail"], kind])
-        tables.append(table)
-    data = details.get("data_changes") or {}
-    if data.get("status") == "compared":
-        title = (
-            f"Data changes of {dataset.name}: rows {data['rows_old']} → {data['rows_new']}"
-            + "".join(f", +{name}" for name in data["columns_added"])
-            + "".join(f", -{name}" for name in data["columns_removed"])
-        )
-        table = Table(
-            title=title,
-            headers=["Column", "Null rate", "Null change", "Drift", "Value"],
-            align_right={1, 2, 4},
-        )
-        for column in data["columns"]:
-            drift = column["drift"]
-            table.rows.append(
-                [
-                    column["column"],
-                    f"{column['null_rate_new'] * 100:.2f}%",
-                    f"{column['null_rate_change'] * 100:+.2f}%",
-                    {"psi": "PSI", "ks": "KS"}.get(column["drift_method"] or "", MISSING),
-                    MISSING if drift is None else format_value(round(drift, precision), precision),
-                ]
-            )
-        tables.append(table)
+    for note in (comparison_note(dataset), schema_note(dataset), data_note(dataset)):
+        if note:
+            tables.append(Table(title=f"Dataset {dataset.name}: {note}", headers=[]))
+    comparison = dataset.comparison
+    if comparison is None or comparison.status == "skipped":
+        return tables
+    if comparison.schema is not None and comparison.schema.changes:
+        tables.append(schema_change_table(dataset, precision))
+    if comparison.data is not None and comparison.data.drift:
+        tables.append(drift_table(dataset, precision))
     return tables
 
 

@@ -61,16 +61,18 @@ def test_unchanged_data_passes_every_gate(mlci: Invoker, git_repo: GitRepo) -> N
     assert code == 0
     (dataset,) = report["datasets"]
     assert dataset["status"] == "valid"
-    assert dataset["details"]["schema_changes"] == {
-        "status": "compared",
-        "breaking": 0,
-        "changes": [],
-    }
-    data = dataset["details"]["data_changes"]
-    assert (data["rows_old"], data["rows_new"], data["rows_change"]) == (500, 500, 0)
-    assert [(c["column"], c["drift_method"], c["drift"]) for c in data["columns"]] == [
-        ("age", "ks", 0.0),
-        ("city", "psi", 0.0),
+    comparison = dataset["comparison"]
+    assert (comparison["status"], comparison["base"]) == ("compared", "HEAD")
+    assert comparison["schema"] == {"status": "compared", "reason": None, "changes": []}
+    data = comparison["data"]
+    assert (data["rows_before"], data["rows_after"]) == (500, 500)
+    assert [
+        (c["column"], c["statistic"], c["value"], c["limit"], c["verdict"]) for c in data["drift"]
+    ] == [
+        ("age", "ks", 0.0, 0.3, "passed"),
+        ("age", "null_rate_change", 0.0, 0.05, "passed"),
+        ("city", "psi", 0.0, 0.2, "passed"),
+        ("city", "null_rate_change", 0.0, 0.05, "passed"),
     ]
     assert [(g["rule"], g["status"]) for g in report["gates"]] == [
         ("forbid_breaking_changes", "passed"),
@@ -95,21 +97,23 @@ def test_drift_and_breaking_changes_fail_their_gates(mlci: Invoker, git_repo: Gi
     assert code == 1
     (dataset,) = report["datasets"]
     assert dataset["status"] == "valid"  # the data fits its schema; the gates fail
-    changes = dataset["details"]["schema_changes"]
-    assert changes["breaking"] == 1
-    assert [(c["kind"], c["column"], c["breaking"]) for c in changes["changes"]] == [
+    changes = dataset["comparison"]["schema"]["changes"]
+    assert [(c["kind"], c["column"], c["breaking"]) for c in changes] == [
         ("column_removed", "note", True)
     ]
-    data = dataset["details"]["data_changes"]
-    age, city = data["columns"]
+    age_ks, age_nulls, city_psi, city_nulls = dataset["comparison"]["data"]["drift"]
     expected_ks = stats.ks_2samp(old["age"].dropna(), new["age"].dropna())
-    assert math.isclose(age["drift"], expected_ks.statistic)
-    assert math.isclose(age["p_value"], expected_ks.pvalue)
-    assert math.isclose(age["null_rate_change"], 40 / 400)
+    assert math.isclose(age_ks["value"], expected_ks.statistic)
+    assert math.isclose(age_ks["p_value"], expected_ks.pvalue)
+    assert age_ks["verdict"] == "failed"
+    assert math.isclose(age_nulls["value"], 40 / 400)
+    assert (age_nulls["before"], age_nulls["after"], age_nulls["verdict"]) == (0.0, 0.1, "failed")
     p = old["city"].value_counts(normalize=True)
     q = new["city"].value_counts(normalize=True)
     expected_psi = sum((q[k] - p[k]) * math.log(q[k] / p[k]) for k in p.index)
-    assert math.isclose(city["drift"], expected_psi)
+    assert math.isclose(city_psi["value"], expected_psi)
+    assert (city_psi["limit"], city_psi["verdict"]) == (0.2, "failed")
+    assert city_nulls["verdict"] == "passed"
     gates = {g["rule"]: g for g in report["gates"]}
     assert gates["forbid_breaking_changes"]["status"] == "failed"
     assert gates["forbid_breaking_changes"]["reason"] == (
@@ -161,9 +165,13 @@ def test_without_git_the_comparison_is_skipped(mlci: Invoker, tmp_path: Path) ->
     assert code == 0
     (dataset,) = report["datasets"]
     assert dataset["status"] == "valid"
-    assert dataset["details"]["comparison"] == {
+    assert dataset["comparison"] == {
         "status": "skipped",
+        "base": None,
+        "sha": None,
         "reason": f"no git base revision to compare with: {tmp_path} is not inside a git repository",
+        "schema": None,
+        "data": None,
     }
     assert [(g["rule"], g["status"]) for g in report["gates"]] == [
         ("max_psi", "skipped"),

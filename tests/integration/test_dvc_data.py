@@ -445,7 +445,7 @@ def test_dataset_tracked_by_dvc_is_compared_with_the_base_through_dvc(
     result = mlci("check", "--format", "json", "--base", "main", cwd=repo.path)
     report = json.loads(result.stdout)
     (dataset,) = report["datasets"]
-    changes = dataset["details"]["data_changes"]
+    changes = dataset["comparison"]["data"]
     assert (changes["status"], changes["base_from"]) == ("compared", "dvc")
     (psi,) = [g for g in report["gates"] if g["rule"] == "max_psi"]
     assert psi["status"] == "failed"  # the city mix moved
@@ -462,5 +462,5 @@ def test_dataset_tracked_by_dvc_is_compared_with_the_base_through_dvc(
     clone.dvc("pull", "-q", "data/people.csv")
     result = mlci("check", "--format", "json", "--base", "origin/main", cwd=clone.path)
     report = json.loads(result.stdout)
-    assert report["datasets"][0]["details"]["data_changes"]["base_from"] == "dvc"  # the remote
+    assert report["datasets"][0]["comparison"]["data"]["base_from"] == "dvc"  # the remote
     assert result.exit_code == 1, result.stderr

@@ -11,6 +11,13 @@ import pytest
 from markdown_parse import GFM, html_tags, parse_tables
 
 from mlci.errors import ConfigError
+from mlci.report.comparison import (
+    ColumnDrift,
+    DataChanges,
+    DatasetComparison,
+    SchemaChange,
+    SchemaChanges,
+)
 from mlci.report.markdown import (
     COMMENT_BUDGET,
     COMMENT_LIMIT,
@@ -159,7 +166,22 @@ def test_hostile_names_render_as_text() -> None:
             None,
             "invalid",
             failures=[CheckFailure(HOSTILE, HOSTILE, 1, cases=[FailureCase(HOSTILE, 0, 2)])],
-            details={"drift": [{"column": HOSTILE, "psi": 0.5}]},
+            comparison=DatasetComparison(
+                "compared",
+                base=HOSTILE,
+                sha="0" * 40,
+                schema=SchemaChanges(
+                    "compared",
+                    changes=[SchemaChange(HOSTILE, HOSTILE, HOSTILE, None, True, HOSTILE)],
+                ),
+                data=DataChanges(
+                    "compared",
+                    rows_before=1,
+                    rows_after=1,
+                    columns_removed=[HOSTILE],
+                    drift=[ColumnDrift(HOSTILE, "psi", 0.5, 0.2, "failed")],
+                ),
+            ),
         )
     ]
     body = render_markdown_report(report, RenderOptions(mermaid=True))
@@ -172,7 +194,8 @@ def test_hostile_names_render_as_text() -> None:
     assert tables[2][1][1] == seen  # the dataset
     assert tables[3][1][:2] == [seen, seen]  # the failing column and check
     assert tables[3][1][3] == "row 0, line 2: " + seen
-    assert tables[4][1][0] == seen  # drift
+    assert tables[4][1][:4] == [seen, seen, seen, "-"]  # the schema change
+    assert tables[5][1] == [seen, "PSI", "0.5", "0.2", "FAIL"]  # drift
     # Every table row has as many cells as its header: no `|` split a cell.
     for table in tables:
         assert {len(row) for row in table} == {len(table[0])}
@@ -256,7 +279,18 @@ def huge_report(metrics: int = 5_000, cases: int = 200) -> Report:
                 )
                 for c in range(50)
             ],
-            details={"drift": {f"col_{c}": {"psi": 0.1 * c} for c in range(300)}},
+            comparison=DatasetComparison(
+                "compared",
+                base="main",
+                data=DataChanges(
+                    "compared",
+                    rows_before=10,
+                    rows_after=10,
+                    drift=[
+                        ColumnDrift(f"col_{c}", "psi", 0.1 * c, 0.2, "failed") for c in range(300)
+                    ],
+                ),
+            ),
         )
         for d in range(5)
     ]
@@ -343,42 +377,6 @@ def test_user_template_missing_parent(tmp_path: Path) -> None:
         f"{template}: report template 'nope.md.j2' not found "
         '(extend the default with {% extends "mlci/report.md.j2" %})'
     )
-
-
-def test_dataset_details_render_as_tables_whatever_their_shape() -> None:
-    report = Report()
-    report.datasets = [
-        DatasetResult(
-            "train",
-            "t.csv",
-            "s.yaml",
-            "valid",
-            details={
-                "schema_changes": [
-                    {
-                        "column": "age",
-                        "change": "dtype changed",
-                        "breaking": True,
-                        "old": "int64",
-                        "new": "float64",
-                    },
-                    {"column": "city", "change": "added", "breaking": False},
-                ],
-                "drift": {"age": {"test": "ks", "statistic": 0.31, "drifted": True}},
-                "summary": {"rows": {"base": 100, "head": 120}},
-                "note": "hello",
-            },
-        )
-    ]
-    tables = parse_tables(render_markdown_report(report, OPTIONS))
-    assert tables[1] == [
-        ["column", "change", "breaking", "old", "new"],
-        ["age", "dtype changed", "true", "int64", "float64"],
-        ["city", "added", "false", "-", "-"],
-    ]
-    assert tables[2] == [["", "test", "statistic", "drifted"], ["age", "ks", "0.31", "true"]]
-    assert tables[3] == [["", "base", "head"], ["rows", "100", "120"]]
-    assert tables[4] == [["Value"], ["hello"]]
 
 
 def test_input_errors_are_listed() -> None:

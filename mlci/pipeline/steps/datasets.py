@@ -10,12 +10,13 @@ status stays about its schema.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mlci.checks.datasets import (
     DatasetRun,
     add_runs,
     breaking_gate,
+    column_drift,
     drift_gates,
     dvc_tracked,
     skipped_gates,
@@ -24,6 +25,7 @@ from mlci.checks.datasets import (
 from mlci.config import Dataset
 from mlci.errors import InputFileError, MlciError
 from mlci.pipeline.context import CheckContext
+from mlci.report.comparison import DataChanges, DatasetComparison, SchemaChange, SchemaChanges
 from mlci.report.model import GateResult, Report
 
 
@@ -46,18 +48,17 @@ def run(context: CheckContext, report: Report) -> None:
 
 
 def compare_with_base(context: CheckContext, dataset: Dataset, run: DatasetRun) -> list[GateResult]:
-    """Fill the run's details with schema changes and data changes; return the dataset gates."""
-    details = run.result.details
+    """Fill the run's comparison with schema changes and data changes; return the dataset
+    gates."""
     try:
         base = context.base_revision()
         git = context.git
     except MlciError as error:
-        details["comparison"] = {
-            "status": "skipped",
-            "reason": f"no git base revision to compare with: {error.message}",
-        }
+        run.result.comparison = DatasetComparison(
+            status="skipped", reason=f"no git base revision to compare with: {error.message}"
+        )
         return skipped_gates(dataset, run, "no git base revision")
-    details["comparison"] = {"status": "compared", "base": base.label, "sha": base.sha}
+    run.result.comparison = DatasetComparison(status="compared", base=base.label, sha=base.sha)
     gates: list[GateResult] = []
     assert run.schema is not None
     assert run.data is not None
@@ -72,41 +73,46 @@ def _compare_schema(git: Any, sha: str, dataset: Dataset, run: DatasetRun) -> li
 
     schema = run.schema
     assert schema is not None
-    details = run.result.details
+    comparison = run.result.comparison
+    assert comparison is not None
     name = run.result.name
     if schema.document is None or schema.path is None:
-        details["schema_changes"] = {
-            "status": "skipped",
-            "reason": "Python schemas are not compared across revisions",
-        }
+        comparison.schema = SchemaChanges(
+            "skipped", "Python schemas are not compared across revisions"
+        )
         return breaking_gate(dataset, name, None, "Python schema not compared")
     try:
         relative = git.relative(schema.path)
         content = git.read_files(sha, [relative])[relative]
     except MlciError as error:
-        details["schema_changes"] = {"status": "skipped", "reason": error.message}
+        comparison.schema = SchemaChanges("skipped", error.message)
         return breaking_gate(dataset, name, None, error.message)
     if content is None:
-        details["schema_changes"] = {
-            "status": "new",
-            "reason": "the schema file is not in the base revision",
-        }
+        comparison.schema = SchemaChanges("new", "the schema file is not in the base revision")
         return breaking_gate(dataset, name, [], "")
     try:
         old = schema_from_text(content.decode("utf-8"), schema.path, schema.api)
     except (MlciError, UnicodeDecodeError) as error:
         reason = error.message if isinstance(error, MlciError) else "not UTF-8"
-        details["schema_changes"] = {
-            "status": "skipped",
-            "reason": f"the base revision's schema does not load: {reason}",
-        }
+        comparison.schema = SchemaChanges(
+            "skipped", f"the base revision's schema does not load: {reason}"
+        )
         return breaking_gate(dataset, name, None, "base schema does not load")
     changes = diff_schemas(describe(old.schema), describe(schema.schema))
-    details["schema_changes"] = {
-        "status": "compared",
-        "breaking": sum(change.breaking for change in changes),
-        "changes": [change.to_dict() for change in changes],
-    }
+    comparison.schema = SchemaChanges(
+        "compared",
+        changes=[
+            SchemaChange(
+                column=change.column,
+                kind=change.kind,
+                before=change.old,
+                after=change.new,
+                breaking=change.breaking,
+                detail=change.detail,
+            )
+            for change in changes
+        ],
+    )
     return breaking_gate(dataset, name, changes, "")
 
 
@@ -114,42 +120,48 @@ def _compare_data(git: Any, sha: str, dataset: Dataset, run: DatasetRun) -> list
     from mlci.checks.drift import compare_frames
     from mlci.sources.data_files import read_frame_bytes
 
-    details = run.result.details
+    comparison = run.result.comparison
+    assert comparison is not None
     data = run.data
     assert data is not None
     frame = run.validated.frame if run.validated else None
     if frame is None:
-        details["data_changes"] = {
-            "status": "skipped",
-            "reason": "validated in chunks: the comparison needs the whole file in memory",
-        }
+        comparison.data = DataChanges(
+            "skipped", "validated in chunks: the comparison needs the whole file in memory"
+        )
         return skipped_gates(dataset, run, "validated in chunks")
     try:
         relative = git.relative(data.path)
         content = git.read_files(sha, [relative])[relative]
-        source = "git"
+        source: Literal["git", "dvc"] = "git"
         if content is None:  # git may hold only its .dvc file: DVC has the data
             content, source = _base_from_dvc(data.path, sha), "dvc"
     except MlciError as error:
-        details["data_changes"] = {"status": "skipped", "reason": error.message}
+        comparison.data = DataChanges("skipped", error.message)
         return skipped_gates(dataset, run, error.message)
     if content is None:
-        details["data_changes"] = {
-            "status": "new",
-            "reason": "the data file is not in the base revision (new, or not tracked by git)",
-        }
+        comparison.data = DataChanges(
+            "new", "the data file is not in the base revision (new, or not tracked by git)"
+        )
         return skipped_gates(dataset, run, "no base data")
     try:
         old = read_frame_bytes(content, data)
     except MlciError as error:
-        details["data_changes"] = {
-            "status": "skipped",
-            "reason": f"the base revision's data does not load: {error.message}",
-        }
+        comparison.data = DataChanges(
+            "skipped", f"the base revision's data does not load: {error.message}"
+        )
         return skipped_gates(dataset, run, "base data does not load")
-    comparison = compare_frames(old, frame)
-    details["data_changes"] = {"status": "compared", "base_from": source, **comparison.to_dict()}
-    return drift_gates(dataset, run.result.name, comparison)
+    frames = compare_frames(old, frame)
+    comparison.data = DataChanges(
+        "compared",
+        base_from=source,
+        rows_before=frames.rows_old,
+        rows_after=frames.rows_new,
+        columns_added=frames.columns_added,
+        columns_removed=frames.columns_removed,
+        drift=column_drift(dataset, frames),
+    )
+    return drift_gates(dataset, run.result.name, frames)
 
 
 def _base_from_dvc(path: Path, sha: str) -> bytes | None:
