@@ -15,6 +15,7 @@ pytest.importorskip("matplotlib")
 from renderers import Chromium
 
 from mlci.checks.curves import classification_curves, regression_curves
+from mlci.report.comparison import ColumnDrift, DataChanges, DatasetComparison
 from mlci.report.html import render_html
 from mlci.report.model import (
     CheckFailure,
@@ -65,7 +66,16 @@ def full_report(name: str = HOSTILE) -> Report:
             rows=10,
             columns=2,
             failures=[CheckFailure(name, name, 1, cases=[FailureCase(name, 0, 2)])],
-            details={"drift": [{"column": name, "psi": 0.5}]},
+            comparison=DatasetComparison(
+                "compared",
+                base="abc123",
+                data=DataChanges(
+                    "compared",
+                    rows_before=10,
+                    rows_after=10,
+                    drift=[ColumnDrift(name, "psi", 0.5, 0.2, "failed")],
+                ),
+            ),
         )
     ]
     report.data_changes = [
