@@ -30,3 +30,37 @@ scratch_dir() {
   local base=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
   printf '%s/mlci' "$base"
 }
+
+# Split MLCI_ARGS like a shell would into the array `args` (for the caller), evaluating nothing.
+# shellcheck disable=SC2034
+split_args() {
+  args=()
+  if [[ -n ${MLCI_ARGS:-} ]]; then
+    local file
+    file=$(mktemp)
+    "$python" -c 'import shlex, sys; sys.stdout.write("".join(a + "\0" for a in shlex.split(sys.argv[1])))' \
+      "$MLCI_ARGS" >"$file" 2>/dev/null || fail "args cannot be split (unbalanced quotes?): $MLCI_ARGS"
+    mapfile -d '' -t args <"$file"
+    rm -f "$file"
+  fi
+}
+
+# Install packages into a Python with the chosen installer (MLCI_INSTALLER: uv or pip).
+install_packages() {
+  local python=$1
+  shift
+  if [[ ${MLCI_INSTALLER:-pip} == uv ]]; then
+    "$(uv_path)" pip install --python "$python" "$@"
+  else
+    "$python" -m pip install --disable-pip-version-check --progress-bar off "$@"
+  fi
+}
+
+# Where the action keeps its own uv, when it installed one.
+uv_path() {
+  if command -v uv >/dev/null; then
+    command -v uv
+  else
+    printf '%s/uv/bin/uv' "$(scratch_dir)"
+  fi
+}

@@ -23,12 +23,7 @@ work="$(scratch_dir)/${report_id:-default}"
 mkdir -p "$work"
 
 # The args input is split like a shell would, but nothing in it is evaluated.
-args=()
-if [[ -n ${MLCI_ARGS:-} ]]; then
-  "$python" -c 'import shlex, sys; sys.stdout.write("".join(a + "\0" for a in shlex.split(sys.argv[1])))' \
-    "$MLCI_ARGS" >"$work/args" 2>/dev/null || fail "args cannot be split (unbalanced quotes?): $MLCI_ARGS"
-  mapfile -d '' -t args <"$work/args"
-fi
+split_args
 
 # Which pull request this is: none, one from this repository, or one whose token cannot write
 # (a fork, or Dependabot): then the comment goes to an artifact for the workflow_run half.
@@ -86,11 +81,16 @@ case $command in
     rm -f "$report"
     argv+=(--format json)
     ;;
+  train)
+    report="$work/train.json"
+    rm -f "$report"
+    argv+=(--format json)
+    ;;
 esac
 
 echo "mlci ${argv[*]:3}${args[*]:+ ${args[*]}}"
 set +e
-if [[ $command == promote ]]; then
+if [[ $command == promote || $command == train ]]; then
   "${argv[@]}" "${args[@]}" | tee "$report"
   code=${PIPESTATUS[0]}
 else
@@ -140,6 +140,9 @@ if [[ -n $html && -s $html ]]; then
   set_output html-report "$html"
 else
   set_output html-report ""
+fi
+if [[ $command == train && -s $report ]]; then
+  set_output train-skipped "$("$python" -c 'import json, sys; print(str(json.load(open(sys.argv[1])).get("skipped", "")).lower())' "$report")"
 fi
 if [[ -d $work/comment ]]; then
   set_output comment-artifact "$work/comment"

@@ -47,7 +47,7 @@ def train(state: CliState, force: bool, plan: bool, if_present: bool, output_for
         return 0
     as_json = output_format == "json"
     if plan:
-        return _plan(config, as_json)
+        return _plan(config, as_json, force=force)
     from mlci.training.train import train_project
 
     # With --format json, stdout carries only the JSON: the command's own output goes to stderr.
@@ -75,7 +75,7 @@ def train(state: CliState, force: bool, plan: bool, if_present: bool, output_for
     return 0
 
 
-def _plan(config: Any, as_json: bool) -> int:
+def _plan(config: Any, as_json: bool, *, force: bool) -> int:
     from mlci.training.run import plan_training, train_settings, uses_dvc
 
     settings = train_settings(config)
@@ -88,13 +88,13 @@ def _plan(config: Any, as_json: bool) -> int:
     data = {
         "declared": True,
         "engine": "mlci",
-        "action": plan.action,
+        "action": "run" if force else plan.action,
         "inputs_hash": plan.inputs_hash,
         "cache_key": f"mlci-train-{plan.inputs_hash}",
         "cache_path": str(entry),
         "inputs": [item.path for item in plan.inputs.files],
     }
-    verb = "restore the cached outputs" if plan.action == "restore" else "run the command"
+    verb = "run the command" if data["action"] == "run" else "restore the cached outputs"
     text = f"mlci train --plan: would {verb} (inputs {plan.inputs_hash[:12]}, cache {entry})"
     _emit("json" if as_json else "text", data, text)
     return 0

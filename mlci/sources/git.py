@@ -161,6 +161,8 @@ def default_base(
     the remote's default branch (`origin/HEAD`), else main or master. Each is looked up as the
     remote-tracking branch first (`origin/main`), then as a local branch.
 
+    In a merge queue (`merge_group` event) the base is the queue's base commit.
+
     On a push to the base branch itself (GitHub Actions, `push` event) the merge-base is HEAD,
     and a comparison with it would show nothing: the base is then the branch as it was before
     the push (the event's `before` commit), when the clone has it.
@@ -168,6 +170,8 @@ def default_base(
     git.toplevel  # noqa: B018 - fail first with "not a git repository"
     if rev:
         return BaseRevision(sha=git.resolve(rev), label=rev)
+    if (queued := _merge_group_base(git, env)) is not None:
+        return queued
     named = env.get("GITHUB_BASE_REF") or branch
     if named:
         names = [named]
@@ -205,6 +209,22 @@ def _before_push(git: Git, env: Mapping[str, str]) -> BaseRevision | None:
     if not git.exists(f"{before}^{{commit}}"):
         return None  # a shallow clone, or a force-push that dropped it
     return BaseRevision(sha=git.resolve(before), label=f"{before[:12]} (before the push)")
+
+
+def _merge_group_base(git: Git, env: Mapping[str, str]) -> BaseRevision | None:
+    """In a merge queue (`merge_group` event) the base is the commit the queue built this pull
+    request's merge on: the base branch with the pull requests ahead of it in the queue."""
+    if env.get("GITHUB_EVENT_NAME") != "merge_group" or not env.get("GITHUB_EVENT_PATH"):
+        return None
+    try:
+        with open(env["GITHUB_EVENT_PATH"], encoding="utf-8") as handle:
+            group = json.load(handle).get("merge_group") or {}
+        base = group.get("base_sha")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(base, str) or not git.exists(f"{base}^{{commit}}"):
+        return None
+    return BaseRevision(sha=git.resolve(base), label=f"{base[:12]} (merge queue base)")
 
 
 def _remote_default(git: Git, remote: str) -> str | None:
