@@ -33,7 +33,8 @@ TOKEN = "act-test-token"
 REPOSITORY = "acme/iris"
 PR = 7
 ACT = shutil.which("act", path=str(Path(sys.executable).parent)) or shutil.which("act")
-PINNED = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
+# `owner/name@SHA`, or `owner/name/path@SHA` (actions/cache/restore): the repository is mapped.
+PINNED = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})")
 
 pytestmark = [
     pytest.mark.slow,
@@ -106,6 +107,8 @@ def run_act(
     env.update(
         PATH=f"{job_bin}{os.pathsep}{env['PATH']}",
         MLCI_ACT_ARTIFACTS=str(artifacts),
+        # actions/cache/restore and save keep their entries here, across runs of one test.
+        MLCI_ACT_CACHE=str(repo.path.parent / "actions-cache"),
         # The job installs mlci from the action's checkout without reaching any index.
         PIP_NO_INDEX="1",
         PIP_NO_BUILD_ISOLATION="0",
