@@ -38,10 +38,12 @@ def test_inputs_and_outputs_are_the_documented_contract() -> None:
     assert list(ACTION["inputs"]) == [
         *("command", "args", "config", "working-directory", "extras", "python"),
         *("github-token", "comment", "fail-on-gate", "report-id", "cache", "html-report"),
+        *("installer", "requirements"),
     ]
     assert list(ACTION["outputs"]) == [
         *("passed", "exit-code", "report-path", "comment-url", "comment-artifact"),
         *("summary", "mlflow-run-id", "python", "html-report"),
+        *("train-skipped", "inputs-hash", "train-declared"),
     ]
     assert ACTION["inputs"]["github-token"]["default"] == "${{ github.token }}"
     for name, spec in {**ACTION["inputs"], **ACTION["outputs"]}.items():
@@ -64,7 +66,7 @@ def test_run_steps_take_inputs_only_through_env_and_call_a_script() -> None:
         match = re.fullmatch(r'bash "\$GITHUB_ACTION_PATH/action/([a-z]+\.sh)"', step["run"])
         assert match, f"{step['name']}: a run step only calls a script in action/"
         scripts.append(match[1])
-    assert scripts == ["setup.sh", "install.sh", "run.sh"]
+    assert scripts == ["setup.sh", "install.sh", "plan.sh", "requirements.sh", "run.sh"]
     for script in SCRIPTS.glob("*.sh"):
         assert "${{" not in script.read_text(), script.name
 
@@ -88,6 +90,8 @@ def test_every_third_party_action_is_pinned_by_sha_with_its_version() -> None:
             pins.setdefault(match[1], set()).add((match[2], match[3]))
     assert pins.keys() == {
         "actions/cache",
+        "actions/cache/restore",
+        "actions/cache/save",
         "actions/checkout",
         "actions/download-artifact",
         "actions/setup-python",
