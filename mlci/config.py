@@ -6,6 +6,7 @@ problem into a ConfigError naming file:line:column, with a did-you-mean for miss
 
 from __future__ import annotations
 
+import math
 import re
 import types
 import typing
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from mlci.yaml_source import PathKey, YamlDocument
 
 CONFIG_VERSION = 1
+MAX_RESAMPLES = 1_000_000
+"""Bootstrap resamples at most: more changes nothing a gate decides and needs memory in
+proportion (a billion would allocate tens of GiB)."""
 
 
 class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -173,8 +177,10 @@ class Significance(_Section, frozen=True):
     (`accuracy`, `error_rate`, `mae`, `mse`, `rmse`)."""
 
     def __post_init__(self) -> None:
-        if self.resamples < 100:
-            raise ValueError("resamples must be at least 100")
+        if not 100 <= self.resamples <= MAX_RESAMPLES:
+            raise ValueError(f"resamples must be between 100 and {MAX_RESAMPLES:,}")
+        if not 0 <= self.seed < 2**63:
+            raise ValueError("seed must be a non-negative integer")
         if not 0.5 <= self.confidence < 1:
             raise ValueError("confidence must be in [0.5, 1)")
         if self.tolerance < 0:
@@ -439,11 +445,40 @@ def load_config(path: Path) -> ConfigFile:
             line=position.line if position else None,
             column=position.column if position else None,
         )
+    _refuse_non_finite(data, document)
     try:
         config = msgspec.convert(data, Config, strict=True)
     except msgspec.ValidationError as exc:
         raise _config_error(str(exc), document) from None
     return ConfigFile(config=config, path=path)
+
+
+def _refuse_non_finite(data: Any, document: YamlDocument) -> None:
+    """Every number in the config must be finite: a limit of `.nan` compares false with
+    everything, so a gate holding it would pass any regression; `.inf` and numbers past
+    1e308 are no limit at all."""
+    stack: list[tuple[PathKey, Any]] = [((), data)]
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*key, str(name)), item) for name, item in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*key, index), item) for index, item in enumerate(value))
+        elif isinstance(value, float | int) and not isinstance(value, bool):
+            try:
+                finite = math.isfinite(value)
+            except OverflowError:  # an integer past what a float holds
+                finite = False
+            if not finite:
+                position = document.position(key)
+                shown = f"{value:g}" if isinstance(value, float) else "an integer past 1e308"
+                raise ConfigError(
+                    f"{_dotted(key)}: {shown} is not a finite number",
+                    hint="write a number, or leave the rule out",
+                    path=document.path,
+                    line=position.line if position else None,
+                    column=position.column if position else None,
+                )
 
 
 def default_config() -> ConfigFile:

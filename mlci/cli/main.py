@@ -143,7 +143,8 @@ def cli(ctx: click.Context, directory: Path | None, config_path: Path | None) ->
     Exit codes: 0 passed, 1 a check failed, 2 bad input, 3 internal error, 130 interrupted.
     """
     if config_path is not None:
-        config_path = config_path.resolve()
+        # not resolve(): a symlink loop is said when the file is read
+        config_path = Path(os.path.abspath(config_path))
     if directory is not None:
         os.chdir(directory)
     ctx.obj = CliState(config_path=config_path)

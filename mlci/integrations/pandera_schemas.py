@@ -139,7 +139,7 @@ def import_schema(spec: str, root: Path, engine: SchemaApi = "pandas") -> Loaded
                 hint=f"the module is looked up in {root} and on sys.path",
             ) from None
         raise _import_failed(spec, exc) from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a module may call sys.exit() at import
         raise _import_failed(spec, exc) from None
     finally:
         sys.path.remove(str(root))
@@ -198,6 +198,14 @@ def _import_failed(spec: str, exc: BaseException) -> InputFileError:
             f"importing schema {spec!r} failed: SyntaxError: {exc.msg}",
             path=exc.filename,
             line=exc.lineno,
+        )
+    if isinstance(exc, SystemExit):
+        return InputFileError(
+            f"importing schema {spec!r} failed: the module exits when imported "
+            f"(SystemExit: {exc.code})",
+            path=last.filename if last else None,
+            line=last.lineno if last else None,
+            hint="keep the schema module free of top-level code that runs the program",
         )
     return InputFileError(
         f"importing schema {spec!r} failed: {type(exc).__name__}: {exc}",

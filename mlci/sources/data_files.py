@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,10 +218,11 @@ def read_frame_bytes(content: bytes, data: DataFile) -> Any:
     pd = require("pandas", "data", feature="reading data files needs pandas")
     if not content:
         raise InputFileError("data file is empty", path=data.path)
-    if data.compressed:
-        content = gzip.decompress(content)
-    buffer = io.BytesIO(content)
     stand_in = DataFile(path=data.path, format=data.format, encoding=data.encoding)
+    if data.compressed:
+        with _reading(stand_in):  # a truncated or corrupt copy at the base revision
+            content = gzip.decompress(content)
+    buffer = io.BytesIO(content)
     with _reading(stand_in, content=content):
         if data.format in ("csv", "tsv"):
             return pd.read_csv(buffer, sep=data.separator, encoding=data.encoding)
@@ -262,7 +264,8 @@ class _reading:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, _: Any
     ) -> None:
-        if error is None or isinstance(error, InputFileError | GeneratorExit):
+        # Ctrl-C, exits and mlci's own errors are not the file's fault: they go on as they are.
+        if error is None or not isinstance(error, Exception) or isinstance(error, InputFileError):
             return
         raise _input_error(self.data, error, self.content) from None
 
@@ -284,7 +287,7 @@ def _input_error(data: DataFile, error: BaseException, content: bytes | None) ->
             hint="set the file's encoding with `encoding:` in mlci.yaml or --encoding, "
             "e.g. latin-1",
         )
-    if isinstance(error, EOFError | gzip.BadGzipFile) or "gzip" in message.lower():
+    if isinstance(error, EOFError | gzip.BadGzipFile | zlib.error) or "gzip" in message.lower():
         return InputFileError(f"is not a valid gzip file ({message})", path=path)
     if data.format == "parquet":
         reason = _PARQUET_PREFIX.sub("", message.splitlines()[0]) if message else kind

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlci.errors import GitError
+from mlci.errors import GitError, InputFileError
 
 SHALLOW_HINT = (
     "the clone is shallow and lacks the base commit: fetch the full history "
@@ -97,6 +97,8 @@ class Git:
             return absolute.resolve().relative_to(self.toplevel.resolve()).as_posix()
         except ValueError:
             raise GitError(f"{path} is outside the git repository {self.toplevel}") from None
+        except (RuntimeError, OSError):  # Python < 3.13 says a symlink loop with RuntimeError
+            raise InputFileError("is a symbolic link loop", path=path) from None
 
     def read_files(self, rev: str, paths: Iterable[str]) -> dict[str, bytes | None]:
         """Contents of repository-relative `paths` at commit `rev` (None where absent).
@@ -126,10 +128,14 @@ class Git:
             )
         assert self._batch.stdin is not None
         assert self._batch.stdout is not None
+        if "\n" in name or "\r" in name:  # one name per line: it cannot be asked for
+            return None
         self._batch.stdin.write(name.encode() + b"\n")
         self._batch.stdin.flush()
-        header = self._batch.stdout.readline().split()
-        if len(header) != 3:  # "<name> missing" or "ambiguous"
+        # "<oid> <type> <size>", or "<name> missing" / "<name> ambiguous", where the name
+        # may hold spaces ("HEAD main:metrics.json"): the last word decides.
+        header = self._batch.stdout.readline().rstrip(b"\n").split(b" ")
+        if len(header) != 3 or not header[2].isdigit():
             return None
         content = self._batch.stdout.read(int(header[2]) + 1)[:-1]
         return header[0].decode(), header[1].decode(), content

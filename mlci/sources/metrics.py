@@ -82,10 +82,17 @@ def load_metrics(
     return MetricSet(label=label, data=data)
 
 
+MAX_METRICS_BYTES = 256 * 2**20
+"""A metrics or params file larger than this is not one."""
+
+
 def _read_worktree(root: Path, path: str) -> bytes | None:
     target = root / path
     try:
-        return target.read_bytes()
+        if target.exists() and not target.is_dir() and not target.is_file():
+            raise InputFileError("metrics path is not a regular file", path=path)
+        with target.open("rb") as handle:
+            data = handle.read(MAX_METRICS_BYTES + 1)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
@@ -94,6 +101,13 @@ def _read_worktree(root: Path, path: str) -> bytes | None:
         raise InputFileError(
             "metrics file is not readable (permission denied)", path=path
         ) from None
+    except OSError as exc:  # a symlink loop, an I/O error
+        raise InputFileError(f"cannot read metrics file: {exc.strerror}", path=path) from None
+    if len(data) > MAX_METRICS_BYTES:
+        raise InputFileError(
+            f"metrics file is larger than {MAX_METRICS_BYTES // 2**20} MiB", path=path
+        )
+    return data
 
 
 def _declared(source: FileSource, dvc_yaml: bytes | None, where: str) -> DvcDeclarations | None:

@@ -1,0 +1,518 @@
+"""A corpus of bad and hostile inputs, as a new user and an attacker would give them: each case
+is real files in a real git repository and one mlci command line, and asserts the exit code,
+one line on stderr naming the file, and no traceback. Cases are in the issue's order of
+severity: non-finite limits, schema modules that exit, interrupted and truncated reads,
+YAML bombs, then the internal errors and the lower-severity ones."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from conftest import GitRepo
+
+GATE = "metrics:\n  files: [m.json]\ngates:\n  - metric: accuracy\n    {rule}\n"
+SIGNIFICANCE = "significance: {{predictions: p.csv, {key}}}"
+DRIFT = (
+    "datasets:\n  - path: d.csv\n    schema: s.yaml\n    drift: {{{key}}}\n"
+    "metrics:\n  files: [m.json]\n"
+)
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+)
+DEEP_JSON = '{"a": ' * 3_000 + "1" + "}" * 3_000
+SCHEMA = """\
+schema_type: dataframe
+version: 0.20.0
+columns:
+  a:
+    dtype: int64
+    nullable: false
+    checks: null
+    unique: false
+    coerce: false
+    required: true
+    regex: false
+checks: null
+index: null
+coerce: false
+strict: false
+unique: null
+"""
+
+
+def corrupt_gzip(text: str) -> bytes:
+    """A gzip file whose deflate stream is broken in the middle (the header is fine)."""
+    data = bytearray(gzip.compress(text.encode() * 50))
+    data[20:40] = b"\xff" * 20
+    return bytes(data)
+
+
+def truncated_gzip(text: str) -> bytes:
+    data = gzip.compress(text.encode() * 200)
+    return data[: len(data) // 2]
+
+
+@dataclass
+class Case:
+    id: str
+    args: tuple[str, ...]
+    says: str
+    """What the one error line holds: the file's name (and line), and the problem."""
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    """Written and committed as the base revision."""
+    head: dict[str, str | bytes] = field(default_factory=dict)
+    """Written after the commit: the pull request's work tree."""
+    code: int = 2
+    setup: Callable[[Path], None] | None = None
+    needs: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def symlink(name: str, target: str) -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        (root / name).unlink(missing_ok=True)
+        os.symlink(target, root / name)
+
+    return make
+
+
+METRICS = {"m.json": '{"accuracy": 0.9}'}
+DATA = {"d.csv": "a\n1\n2\n", "s.yaml": SCHEMA}
+
+CASES = [
+    # 1. non-finite limits are config errors
+    *(
+        Case(
+            f"gate-{name}",
+            ("gate",),
+            f"mlci.yaml:5:{col}: {key}",
+            files={**METRICS, "mlci.yaml": GATE.format(rule=f"{key}: {value}")},
+        )
+        for name, key, value, col in [
+            ("min-nan", "min", ".nan", 10),
+            ("max-inf", "max", ".inf", 10),
+            ("min-relative-change-nan", "min_relative_change", ".nan", 26),
+            ("max-drop-inf", "max_drop", ".Inf", 15),
+        ]
+    ),
+    Case(
+        "significance-tolerance-nan",
+        ("gate",),
+        "mlci.yaml:5",
+        files={
+            **METRICS,
+            "mlci.yaml": GATE.format(rule=SIGNIFICANCE.format(key="tolerance: .nan")),
+        },
+    ),
+    Case(
+        "significance-confidence-nan",
+        ("gate",),
+        "mlci.yaml:5",
+        files={
+            **METRICS,
+            "mlci.yaml": GATE.format(rule=SIGNIFICANCE.format(key="confidence: .nan")),
+        },
+    ),
+    Case(
+        "drift-max-ks-nan",
+        ("validate",),
+        "mlci.yaml:4",
+        files={**DATA, **METRICS, "mlci.yaml": DRIFT.format(key="max_ks: .nan")},
+    ),
+    Case(
+        "drift-max-psi-nan",
+        ("validate",),
+        "mlci.yaml:4",
+        files={**DATA, **METRICS, "mlci.yaml": DRIFT.format(key="max_psi: .nan")},
+    ),
+    Case(
+        "huge-integer-limit",
+        ("gate",),
+        "mlci.yaml:5",
+        files={**METRICS, "mlci.yaml": GATE.format(rule="min: 1" + "0" * 400)},
+    ),
+    # 2. a schema module that exits at import
+    *(
+        Case(
+            f"schema-module-{name}",
+            ("validate", "d.csv", "--schema", "schemas:S"),
+            "schemas",
+            files={**DATA, "schemas.py": body},
+            needs="pandera",
+        )
+        for name, body in [
+            ("sys-exit-0", "import sys\nsys.exit(0)\n"),
+            ("sys-exit-3", "raise SystemExit(3)\n"),
+        ]
+    ),
+    # 3. a truncated or corrupt gzip at the base revision
+    Case(
+        "csv-gz-truncated-at-base",
+        ("check",),
+        "d.csv.gz",
+        needs="pandera",
+        files={
+            "d.csv.gz": truncated_gzip("a\n1\n"),
+            "s.yaml": SCHEMA,
+            **METRICS,
+            "mlci.yaml": DRIFT.replace("d.csv", "d.csv.gz").format(key="max_ks: 0.5"),
+        },
+        head={"d.csv.gz": gzip.compress(b"a\n1\n2\n")},
+    ),
+    Case(
+        "csv-gz-corrupt-at-base",
+        ("check",),
+        "d.csv.gz",
+        needs="pandera",
+        files={
+            "d.csv.gz": corrupt_gzip("a\n1\n"),
+            "s.yaml": SCHEMA,
+            **METRICS,
+            "mlci.yaml": DRIFT.replace("d.csv", "d.csv.gz").format(key="max_ks: 0.5"),
+        },
+        head={"d.csv.gz": gzip.compress(b"a\n1\n2\n")},
+    ),
+    # 4. YAML alias bombs
+    Case("alias-bomb-config", ("gate",), "mlci.yaml", files={"mlci.yaml": BOMB}),
+    Case(
+        "alias-bomb-schema",
+        ("validate", "d.csv", "--schema", "bomb.yaml"),
+        "bomb.yaml",
+        files={**DATA, "bomb.yaml": "columns:\n  " + BOMB.replace("\n", "\n  ")},
+        needs="pandera",
+    ),
+    # 7. other internal errors on bad input
+    Case(
+        "config-nested-deep",
+        ("gate",),
+        "mlci.yaml",
+        files={"mlci.yaml": "metrics: " + "[" * 3_000 + "]" * 3_000 + "\n"},
+    ),
+    Case(
+        "metrics-json-nested-deep",
+        ("diff", "--targets", "m.json"),
+        "m.json",
+        files=METRICS,
+        head={"m.json": DEEP_JSON},
+    ),
+    Case(
+        "metrics-toml-nested-deep",
+        ("diff", "--targets", "m.toml"),
+        "m.toml",
+        files={"m.toml": "a = 1\n"},
+        head={"m.toml": "[" + ".".join(["a"] * 3_000) + "]\nx = 1\n"},
+    ),
+    Case(
+        "metrics-integer-over-1e308",
+        ("diff", "--targets", "m.json"),
+        "m.json",
+        files=METRICS,
+        head={"m.json": '{"accuracy": 1' + "0" * 400 + "}"},
+    ),
+    Case(
+        "gate-on-integer-over-1e308",
+        ("gate",),
+        "m.json",
+        code=2,
+        files={**METRICS, "mlci.yaml": GATE.format(rule="max_drop: 0.1")},
+        head={"m.json": '{"accuracy": 1' + "0" * 400 + "}"},
+    ),
+    Case(
+        "metrics-symlink-loop",
+        ("diff", "--targets", "loop.json"),
+        "loop.json",
+        setup=symlink("loop.json", "loop.json"),
+    ),
+    Case(
+        "metrics-dev-zero",
+        ("diff", "--targets", "z.json"),
+        "z.json",
+        setup=symlink("z.json", "/dev/zero"),
+    ),
+    Case(
+        "config-symlink-loop",
+        ("-c", "loop.yaml", "gate"),
+        "loop.yaml",
+        setup=symlink("loop.yaml", "loop.yaml"),
+    ),
+    Case(
+        "config-dev-zero", ("-c", "z.yaml", "gate"), "z.yaml", setup=symlink("z.yaml", "/dev/zero")
+    ),
+    Case(
+        "revision-with-a-space",
+        ("diff", "HEAD main", "--targets", "m.json"),
+        "HEAD main",
+        files=METRICS,
+    ),
+    Case(
+        "base-with-a-space",
+        ("gate", "--base", "HEAD main"),
+        "HEAD main",
+        files={**METRICS, "mlci.yaml": GATE.format(rule="max_drop: 0.1")},
+    ),
+    Case(
+        "schema-diff-revision-with-a-space",
+        ("schema", "diff", "a b:s.yaml", "s.yaml"),
+        "a b",
+        files=DATA,
+        needs="pandera",
+    ),
+    *(
+        Case(
+            f"corrupt-{suffix}-{engine}",
+            ("validate", f"d.{suffix}", "--schema", "s.yaml", "--engine", engine),
+            f"d.{suffix}",
+            files={**DATA, f"d.{suffix}": corrupt_gzip(text)},
+            needs="pandera",
+        )
+        for suffix, text in [("json.gz", '[{"a": 1}]'), ("jsonl.gz", '{"a": 1}\n')]
+        for engine in ("pandas", "polars")
+    ),
+    Case(
+        "significance-seed-negative",
+        ("gate",),
+        "mlci.yaml:5",
+        files={**METRICS, "mlci.yaml": GATE.format(rule=SIGNIFICANCE.format(key="seed: -1"))},
+    ),
+    Case(
+        "significance-resamples-1e9",
+        ("gate",),
+        "mlci.yaml:5",
+        files={
+            **METRICS,
+            "mlci.yaml": GATE.format(rule=SIGNIFICANCE.format(key="resamples: 1000000000")),
+        },
+    ),
+    Case(
+        "significance-resamples-1e20",
+        ("gate",),
+        "mlci.yaml:5",
+        files={
+            **METRICS,
+            "mlci.yaml": GATE.format(rule=SIGNIFICANCE.format(key="resamples: 1e20")),
+        },
+    ),
+    Case(
+        "baseline-dir-is-a-file",
+        ("diff",),
+        "m.json",
+        files={
+            **METRICS,
+            "mlci.yaml": "metrics:\n  files: [m.json]\nbaseline:\n  source: files\n  dir: m.json\n",
+        },
+    ),
+    Case(
+        "template-range-too-big",
+        ("check", "-o", "r.md"),
+        "t.md.j2",
+        files={
+            **METRICS,
+            "t.md.j2": "{{ range(10**9) | list }}",
+            "mlci.yaml": "metrics:\n  files: [m.json]\nreport:\n  template: t.md.j2\n",
+        },
+    ),
+    Case(
+        "mlflow-uri-unsupported-scheme",
+        ("diff",),
+        "gopher://",
+        needs="mlflow",
+        files={
+            **METRICS,
+            "mlci.yaml": "metrics:\n  files: [m.json]\nmlflow:\n  tracking_uri: gopher://x\n"
+            "baseline:\n  source: mlflow\n  mlflow:\n    run: abc\n",
+        },
+    ),
+    Case(
+        "token-not-latin-1",
+        ("comment", "--body-file", "b.md", "--repo", "o/r", "--pr", "7"),
+        "GITHUB_TOKEN",
+        files={"b.md": "hi"},
+        env={"GITHUB_TOKEN": "ghp_✓"},
+    ),
+    Case(
+        "event-nested-deep",
+        ("comment", "--body-file", "b.md", "--repo", "o/r"),
+        "event.json",
+        files={"b.md": "hi", "event.json": "[" * 100_000 + "]" * 100_000},
+        env={"GITHUB_EVENT_PATH": "event.json", "GITHUB_TOKEN": "t"},
+    ),
+    # 8. lower severity
+    Case(
+        "repo-dot-dot",
+        ("comment", "--body-file", "b.md", "--repo", "../..", "--pr", "7"),
+        "'../..' is not OWNER/NAME",
+        files={"b.md": "hi"},
+        env={"GITHUB_TOKEN": "t"},
+    ),
+    Case(
+        "nul-in-config",
+        ("gate",),
+        "mlci.yaml:2",
+        files={"mlci.yaml": "metrics:\n  files: [m.json]\x00\n", **METRICS},
+    ),
+    Case("diff-json-and-md", ("diff", "--json", "--md"), "--json", files=METRICS),
+    Case(
+        "body-file-empty",
+        ("comment", "--body-file", "b.md", "--repo", "o/r", "--pr", "7"),
+        "b.md: comment body is empty",
+        files={"b.md": "\n"},
+        env={"GITHUB_TOKEN": "t"},
+    ),
+]
+
+
+def _bounded() -> None:
+    """In the child: a hang or a memory blow-up ends the case instead of the machine."""
+    resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_is_one_line_and_exit_2(case: Case, git_repo: GitRepo) -> None:
+    if case.needs:
+        pytest.importorskip(case.needs)
+    for name, content in case.files.items():
+        path = git_repo.path / name
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    git_repo.commit("base")
+    for name, content in case.head.items():
+        path = git_repo.path / name
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    if case.setup:
+        case.setup(git_repo.path)
+    env = {**os.environ}
+    for name, value in case.env.items():
+        env[name] = str(git_repo.path / value) if name.endswith("_PATH") else value
+    done = subprocess.run(
+        [sys.executable, "-m", "mlci", *case.args],
+        cwd=git_repo.path, env=env, capture_output=True, text=True, timeout=60,
+        preexec_fn=_bounded,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == case.code, done.stderr[-3000:] or done.stdout[-3000:]
+    errors = [
+        line for line in done.stderr.splitlines() if line.startswith(("mlci: error", "Error"))
+    ]
+    assert errors, done.stderr
+    assert case.says in errors[0], errors[0]
+
+
+# --- interrupts ------------------------------------------------------------------------------
+
+
+def _interrupted(args: list[str], cwd: Path, ready: Callable[[], bool]) -> int:
+    """Run mlci, send SIGINT once `ready()` says it is busy, return its exit code."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlci", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        assert process.poll() is None, f"finished before the interrupt: {process.stderr.read()}"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in err, err
+    assert err.strip().endswith("mlci: interrupted"), err
+    return process.returncode
+
+
+@pytest.fixture
+def big_data(tmp_path: Path) -> Path:
+    """A .csv.gz big enough that reading and validating it takes seconds."""
+    pytest.importorskip("pandera")
+    rows = "".join(f"{i}\n" for i in range(3_000_000))
+    (tmp_path / "big.csv.gz").write_bytes(gzip.compress(("a\n" + rows).encode(), compresslevel=1))
+    (tmp_path / "s.yaml").write_text(SCHEMA)
+    return tmp_path
+
+
+def test_ctrl_c_while_reading_data_is_130_and_writes_no_file(big_data: Path) -> None:
+    out = big_data / "out.json"
+    started = time.monotonic()
+    code = _interrupted(
+        ["validate", "big.csv.gz", "--schema", "s.yaml", "-o", "out.json"],
+        big_data,
+        ready=lambda: time.monotonic() - started > 2.0,  # importing pandas, then reading
+    )
+    assert code == 130
+    assert not out.exists()
+
+
+def test_ctrl_c_during_a_long_chunked_validation_is_130_and_writes_no_file(
+    big_data: Path,
+) -> None:
+    out = big_data / "out.json"
+    started = time.monotonic()
+    code = _interrupted(
+        ["validate", "big.csv.gz", "--schema", "s.yaml", "--chunksize", "50000", "-o", "out.json"],
+        big_data,
+        ready=lambda: time.monotonic() - started > 3.0,
+    )
+    assert code == 130
+    assert not out.exists()
+
+
+# --- the process's own environment ------------------------------------------------------------
+
+
+def test_stdout_on_a_full_device_is_one_line(git_repo: GitRepo) -> None:
+    git_repo.write("m.json", '{"accuracy": 0.9}')
+    git_repo.commit("base")
+    git_repo.write("m.json", '{"accuracy": 0.8}')
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "mlci", "diff", "--targets", "m.json"],
+            cwd=git_repo.path, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0
+    assert "No space left on device" in done.stderr
+
+
+def test_a_deleted_working_directory_is_one_line(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = (
+        "import os, sys; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1]); "
+        "from mlci.cli import main; sys.argv = ['mlci', 'gate']; main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(gone)], capture_output=True, text=True, timeout=60
+    )
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert "working directory" in done.stderr
+
+
+def test_a_reader_that_goes_away_is_not_an_error(git_repo: GitRepo) -> None:
+    git_repo.write("m.json", json.dumps({f"metric_{i}": i for i in range(5_000)}))
+    git_repo.commit("base")
+    git_repo.write("m.json", json.dumps({f"metric_{i}": i + 1 for i in range(5_000)}))
+    done = subprocess.run(
+        f"{sys.executable} -m mlci diff | head -1; echo \"${{PIPESTATUS[0]}}\" >&2",
+        shell=True, executable="/bin/bash", cwd=git_repo.path, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.stderr.strip().splitlines()[-1] in ("0", "141"), done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Exception ignored" not in done.stderr
