@@ -121,3 +121,19 @@ class GitHubError(MlciError):
 class BaselineUnavailable(Exception):
     """The base side does not exist (no base revision, file absent there): the rule then fails
     when required and is skipped otherwise, saying why."""
+
+
+_interrupted = False
+
+
+def on_interrupt(signum: int, frame: object) -> None:
+    """SIGINT: remembered, then raised as KeyboardInterrupt as Python does. A library that
+    catches the KeyboardInterrupt in its own code (pandas' C reader turns it into a
+    ParserError) cannot make Ctrl-C look like bad input: `interrupted()` still says so."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def interrupted() -> bool:
+    return _interrupted

@@ -603,6 +603,16 @@ def _render(report: Report, options: RenderOptions, view: ReportView) -> str:
         from mlci.errors import ConfigError
 
         raise ConfigError(f"report template failed: {exc.message}", path=user) from None
+    except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+        # What the sandbox refuses (SecurityError, a range too big) and a template's own
+        # mistakes (1/0, adding a string to a number) are the template's, not mlci's.
+        if user is None:
+            raise
+        from mlci.errors import ConfigError
+
+        raise ConfigError(
+            f"report template failed: {type(exc).__name__}: {exc}", path=user
+        ) from None
 
 
 def comment_marker(report_id: str) -> str:

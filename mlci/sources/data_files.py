@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal, get_args
 
-from mlci.errors import InputFileError
+from mlci.errors import InputFileError, interrupted
 from mlci.extras import require
 
 DataFormat = Literal["csv", "tsv", "parquet", "json", "jsonl"]
@@ -267,6 +267,8 @@ class _reading:
         # Ctrl-C, exits and mlci's own errors are not the file's fault: they go on as they are.
         if error is None or not isinstance(error, Exception) or isinstance(error, InputFileError):
             return
+        if interrupted():  # a reader turned the KeyboardInterrupt into an error of its own
+            raise KeyboardInterrupt from None
         raise _input_error(self.data, error, self.content) from None
 
 

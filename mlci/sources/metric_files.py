@@ -106,6 +106,10 @@ def parse_metrics_text(text: bytes, path: str, where: str = "") -> Any:
             value = _toml().loads(decoded)
         else:
             value = yaml.load(decoded, Loader=Yaml12Loader) or {}
+        extracted = extract_metrics(value) or {}
+    except RecursionError:
+        at = f" at {where}" if where else ""
+        raise InputFileError(f"metrics file is nested too deeply to read{at}", path=path) from None
     except (ValueError, yaml.YAMLError) as exc:
         at = f" at {where}" if where else ""
         kind = {".json": "JSON", ".toml": "TOML"}.get(suffix, "YAML")
@@ -113,7 +117,25 @@ def parse_metrics_text(text: bytes, path: str, where: str = "") -> Any:
         raise InputFileError(
             f"metrics file does not parse as {kind}{at}: {detail}", path=path
         ) from None
-    return extract_metrics(value) or {}
+    _refuse_huge_integers(extracted, path, where)
+    return extracted
+
+
+def _refuse_huge_integers(value: Any, path: str, where: str) -> None:
+    """An integer past what a float holds (1e308) cannot be compared or diffed."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        name, item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(
+                (f"{name}.{key}" if name else str(key), child) for key, child in item.items()
+            )
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > 2**1023:
+            at = f" at {where}" if where else ""
+            raise InputFileError(
+                f"metric {name or 'value'!r}{at} is an integer too large to compare (past 1e308)",
+                path=path,
+            )
 
 
 def _toml() -> Any:

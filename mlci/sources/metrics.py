@@ -101,6 +101,11 @@ def _read_worktree(root: Path, path: str) -> bytes | None:
         raise InputFileError(
             "metrics file is not readable (permission denied)", path=path
         ) from None
+    except NotADirectoryError:  # a file where a directory should be (baseline.dir: m.json)
+        blocking = next((p for p in target.parents if p.is_file()), target.parent)
+        raise InputFileError(
+            f"is a file, not a directory (reading {path} in it)", path=blocking
+        ) from None
     except OSError as exc:  # a symlink loop, an I/O error
         raise InputFileError(f"cannot read metrics file: {exc.strerror}", path=path) from None
     if len(data) > MAX_METRICS_BYTES:
