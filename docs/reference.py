@@ -90,7 +90,11 @@ def config_reference() -> str:
     classes = _fields(ast.parse(CONFIG_SOURCE.read_text()))
     parts = [
         "`version` (int, default `1`): the config format version; mlci refuses versions it does "
-        "not know.\n"
+        "not know.\n",
+        "`projects` (list of directories, each with its own mlci.yaml): the models of a "
+        "repository, run by `mlci check --all` (found when not listed). `shared_paths` (list of "
+        "paths or globs): what every project depends on; with `mlci check --changed` a change "
+        "to one runs every project.\n",
     ]
     for key, class_name in SECTIONS.items():
         if class_name is None:

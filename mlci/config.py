@@ -416,6 +416,18 @@ class Config(_Section, frozen=True):
     mlflow: MlflowOptions = MlflowOptions()
     train: Train | None = None
     """The training step: `mlci train` runs it only when its inputs changed."""
+    projects: list[str] = []
+    """In a root mlci.yaml: the directories of the models in this repository, each with its own
+    mlci.yaml; `mlci check --all` runs every one (without this list, it finds them)."""
+    shared_paths: list[str] = []
+    """Files, directories or globs that every project depends on: with `mlci check --changed`,
+    a change to one runs every project."""
+
+    def __post_init__(self) -> None:
+        for key in ("projects", "shared_paths"):
+            for item in getattr(self, key):
+                if not item.strip() or Path(item).is_absolute() or ".." in Path(item).parts:
+                    raise ValueError(f"{key} must be paths inside the repository, not {item!r}")
 
 
 def load_config(path: Path) -> ConfigFile:

@@ -24,6 +24,19 @@ from mlci.cli.state import CliState, format_option, output_option, pass_state
     help="Also write the self-contained HTML report to FILE (its charts need mlci[html]); "
     "in Actions the comment and job summary link to it among the run's artifacts.",
 )
+@click.option(
+    "--all",
+    "all_projects",
+    is_flag=True,
+    help="Run every project of the repository (`projects:` in the root mlci.yaml, or every "
+    "mlci.yaml below it): one report, one section per project, the worst exit code.",
+)
+@click.option(
+    "--changed",
+    is_flag=True,
+    help="Like --all, but run only the projects with a change under them (or in "
+    "`shared_paths`) against the base; the others are listed as not run.",
+)
 @github_options(check=True)
 @pass_state
 def check(
@@ -32,6 +45,8 @@ def check(
     output: Path | None,
     base: str | None,
     html_output: Path | None,
+    all_projects: bool,
+    changed: bool,
     github: GitHubFlags,
 ) -> int:
     """Run every check in mlci.yaml: data validation, metric diff against the base, gates.
@@ -48,7 +63,19 @@ def check(
     # A DVC repository needs no mlci.yaml: metrics and params come from its dvc.yaml.
     config = state.config(required=not (Path.cwd() / "dvc.yaml").is_file())
     with progress_bar() as progress:
-        report = run_check(CheckContext(config=config, base_override=base, progress=progress))
+        if all_projects or changed:
+            from mlci.pipeline.projects import check_projects
+
+            report = check_projects(
+                config,
+                lambda project: run_check(
+                    CheckContext(config=project, base_override=base, progress=progress)
+                ),
+                changed_only=changed,
+                base_override=base,
+            )
+        else:
+            report = run_check(CheckContext(config=config, base_override=base, progress=progress))
     if github.report_id:
         report.report_id = github.report_id
     emit_report(report, config, output_format, output, configured_output=True)

@@ -36,6 +36,8 @@ from mlci.report.tables import (
     format_percent,
     format_value,
     plain_value,
+    project_phrase,
+    projects_table,
     schema_change_table,
     schema_note,
 )
@@ -176,6 +178,10 @@ class ReportView:
     commit: str | None = None
     training: list[str] = field(default_factory=list)
     """What training did for this head (`train:`), one sentence a line."""
+    projects: Section | None = None
+    """`mlci check --all`: one line per project."""
+    project_reports: list[Safe] = field(default_factory=list)
+    """Each project's own report, rendered at the same detail, one heading level down."""
     html_report_url: str | None = None
 
     @property
@@ -221,6 +227,13 @@ def build_view(report: Report, options: RenderOptions, detail: Detail = LEVELS[0
     if options.full_report:
         view.full_report = options.full_report
     view.training = train_lines(report.train)
+    if report.projects:
+        view.projects = Section("Projects", projects_table(report))
+        view.project_reports = [
+            _project_markdown(project.report, options, detail)
+            for project in report.projects
+            if project.report is not None
+        ]
     rows = detail.rows
     if report.gates:
         view.gates, view.gate_details = _gate_sections(report.gates, precision, rows)
@@ -245,6 +258,18 @@ def build_view(report: Report, options: RenderOptions, detail: Detail = LEVELS[0
     return view
 
 
+def _project_markdown(report: Report, options: RenderOptions, detail: Detail) -> Safe:
+    """A project's report inside the repository's comment: without its own marker and footer,
+    its headings one level down."""
+    text = _render(report, replace(options, template=None), build_view(report, options, detail))
+    lines = [
+        f"#{line}" if line.startswith("#") else line
+        for line in text.splitlines()
+        if not line.startswith(("<!-- mlci:report", "<sub>mlci "))
+    ]
+    return Safe("\n".join(lines).strip() + "\n")
+
+
 def _count_phrases(report: Report, counts: dict[str, dict[str, int]]) -> list[str]:
     phrases = []
     if report.gates:
@@ -263,6 +288,8 @@ def _count_phrases(report: Report, counts: dict[str, dict[str, int]]) -> list[st
     if report.problems:
         count = len(report.problems)
         phrases.append(f"{count} input error{'s' if count != 1 else ''}")
+    if report.projects:
+        phrases.append("projects: " + project_phrase(report))
     return phrases
 
 

@@ -154,6 +154,22 @@ class TrainResult:
     """Tracked Python files the training script imports that `train.inputs` does not cover."""
 
 
+ProjectStatus = Literal["passed", "failed", "error", "unchanged"]
+
+
+@dataclass
+class ProjectResult:
+    """One project of a repository with several models (`mlci check --all` / `--changed`)."""
+
+    path: str
+    """The project directory, relative to the root mlci.yaml."""
+    status: ProjectStatus
+    report: Report | None = None
+    """Its own report; None when it did not run."""
+    reason: str | None = None
+    """Why it did not run (`--changed`: nothing it depends on changed)."""
+
+
 @dataclass
 class Report:
     title: str = "mlci report"
@@ -170,6 +186,8 @@ class Report:
     mlflow_run: MlflowRunRef | None = None
     train: TrainResult | None = None
     """What training did for this head, when mlci.yaml declares `train:`."""
+    projects: list[ProjectResult] = field(default_factory=list)
+    """`mlci check --all`: one report per project; the status is the worst of theirs."""
     curves: ModelCurves | None = None
     """ROC, precision-recall and calibration (classification) or residuals and deciles
     (regression) of head and base predictions, resampled for charts."""
@@ -177,13 +195,15 @@ class Report:
 
     @property
     def failed(self) -> bool:
-        return any(g.status == "failed" for g in self.gates) or any(
-            d.status == "invalid" for d in self.datasets
+        return (
+            any(g.status == "failed" for g in self.gates)
+            or any(d.status == "invalid" for d in self.datasets)
+            or any(p.status == "failed" for p in self.projects)
         )
 
     @property
     def status(self) -> Literal["passed", "failed", "error"]:
-        if self.problems:
+        if self.problems or any(p.status == "error" for p in self.projects):
             return "error"
         return "failed" if self.failed else "passed"
 
@@ -202,12 +222,21 @@ class Report:
         metrics.update(added=0, removed=0)
         for change in self.diff.metrics if self.diff else []:
             metrics[change.verdict] += 1
-        return {"gates": gates, "datasets": datasets, "metrics": metrics}
+        totals = {"gates": gates, "datasets": datasets, "metrics": metrics}
+        for project in self.projects:  # a repository of several models counts all of them
+            for group, values in project.report.counts().items() if project.report else ():
+                for key, value in values.items():
+                    totals[group][key] += value
+        return totals
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
     """The stable JSON shape; non-finite floats become "NaN", "Infinity" or "-Infinity"."""
     body = asdict(report)
+    body["projects"] = [
+        {**asdict(project), "report": report_to_dict(project.report) if project.report else None}
+        for project in report.projects
+    ]
     data: dict[str, Any] = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "mlci_version": body.pop("mlci_version"),

@@ -20,6 +20,9 @@ def render_text(report: Report, options: RenderOptions) -> str:
     body = "\n".join(lines) + "\n"
     for table in report_tables(report, options.precision):
         body += "\n" + (rich_table(table, options.width) if options.color else plain_table(table))
+    for project in report.projects:
+        if project.report is not None:
+            body += "\n" + render_text(project.report, options)
     return body
 
 

@@ -77,6 +77,8 @@ def headline(report: Report) -> str:
         parts.append("metrics " + (", ".join(moved) if moved else "unchanged"))
     if report.problems:
         parts.append(f"{len(report.problems)} input error{'s' if len(report.problems) > 1 else ''}")
+    if report.projects:
+        parts.append("projects " + project_phrase(report))
     verdict = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR"}[report.status]
     return f"{verdict}: " + ("; ".join(parts) if parts else "nothing to check")
 
@@ -323,9 +325,28 @@ def dataset_change_tables(dataset: DatasetResult, precision: int = 5) -> list[Ta
     return tables
 
 
+def project_phrase(report: Report) -> str:
+    """`2 passed, 1 unchanged`: the projects by status, worst first."""
+    order = ("error", "failed", "passed", "unchanged")
+    found = [project.status for project in report.projects]
+    return ", ".join(f"{found.count(key)} {key}" for key in order if key in found)
+
+
+def projects_table(report: Report) -> Table:
+    """One line per project: its verdict, its gates, and why it did not run."""
+    table = Table(title="Projects", headers=["Project", "Status", "Gates passed", "Note"])
+    for project in report.projects:
+        gates = project.report.counts()["gates"] if project.report else None
+        passed = f"{gates['passed']}/{sum(gates.values())}" if gates else ""
+        table.rows.append([project.path, project.status, passed, project.reason or ""])
+    return table
+
+
 def report_tables(report: Report, precision: int = 5) -> list[Table]:
     """Every section that has something to show, in reading order."""
     tables = []
+    if report.projects:
+        tables.append(projects_table(report))
     if report.gates:
         tables.append(gate_table(report.gates, precision))
     for dataset in report.datasets:
