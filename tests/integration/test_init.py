@@ -63,8 +63,14 @@ name: mlci
 
 on:
   pull_request:
+  merge_group: # a merge queue runs the gates on the queued merge, without commenting
 
 permissions: {}
+
+# A new push to a pull request cancels the run of the push before it.
+concurrency:
+  group: mlci-${{ github.event.pull_request.number || github.ref }}
+  cancel-in-progress: true
 
 jobs:
   mlci:
@@ -230,8 +236,11 @@ def test_the_starter_workflow_is_the_template(
     assert mlci("init", "--no-schemas", cwd=git_repo.path).exit_code == 0
     written = yaml.safe_load((git_repo.path / ".github/workflows/mlci.yml").read_text())
     template = yaml.safe_load((ROOT / "workflow-templates" / "mlci.yml").read_text())
-    assert written[True] == {"pull_request": None}
-    assert template[True] == {"pull_request": {"branches": ["$default-branch"]}}
+    assert written[True] == {"pull_request": None, "merge_group": None}
+    assert template[True] == {
+        "pull_request": {"branches": ["$default-branch"]},
+        "merge_group": None,
+    }
     for data in (written, template):
         del data[True]
         del data["jobs"]["mlci"]["with"]
