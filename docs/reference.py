@@ -30,6 +30,7 @@ SECTIONS = {
     "baseline.mlflow": "MlflowBaseline",
     "gates": "Gate",
     "gates[].significance": "Significance",
+    "predictions": "PredictionsOptions",
     "report": "ReportOptions",
     "mlflow": "MlflowOptions",
     "train": "Train",

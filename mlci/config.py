@@ -154,8 +154,9 @@ class Baseline(_Section, frozen=True):
 class Significance(_Section, frozen=True):
     """Paired bootstrap (and McNemar for accuracy) on per-example predictions."""
 
-    predictions: str
-    """Head predictions file (CSV/Parquet) with id, target and prediction columns."""
+    predictions: str | None = None
+    """Head predictions file (CSV/TSV/Parquet/JSON Lines) with id, target and prediction
+    columns; by default the top-level `predictions:` section's file and columns."""
     base_predictions: str | None = None
     """Base predictions; by default the same path at the baseline."""
     id: str = "id"
@@ -172,9 +173,32 @@ class Significance(_Section, frozen=True):
     """Random seed: the same seed gives the same interval."""
     tolerance: float = 0.0
     """How much worse the head may be before a significant difference fails the gate."""
-    statistic: Literal["accuracy", "error_rate", "mae", "mse", "rmse"] | None = None
+    statistic: (
+        Literal[
+            "accuracy",
+            "error_rate",
+            "mae",
+            "mse",
+            "rmse",
+            "f1_macro",
+            "f1_weighted",
+            "f1",
+            "precision_macro",
+            "precision_weighted",
+            "precision",
+            "recall_macro",
+            "recall_weighted",
+            "recall",
+            "balanced_accuracy",
+            "roc_auc",
+            "log_loss",
+            "r2",
+            "mape",
+        ]
+        | None
+    ) = None
     """What is compared on the predictions; by default implied by the metric name
-    (`accuracy`, `error_rate`, `mae`, `mse`, `rmse`)."""
+    (`accuracy`, `f1_macro`, `roc_auc`, `log_loss`, `mae`, `r2`, ...)."""
 
     def __post_init__(self) -> None:
         if not 100 <= self.resamples <= MAX_RESAMPLES:
@@ -245,6 +269,9 @@ class Gate(_Section, frozen=True):
     """MLflow's name for `direction` (true = higher)."""
     significance: Significance | None = None
     """Fail only when the head is significantly worse than the baseline on paired predictions."""
+    slices: bool | list[str] = False
+    """Apply each rule to every slice of the `predictions:` section too (`true`), or to the
+    slices of these columns; the worst slice is reported, a failing slice fails the gate."""
     direction: Literal["higher", "lower"] | None = None
     """Whether higher or lower is better; inferred from the metric name when omitted."""
     required: bool = True
@@ -320,6 +347,52 @@ class ChartOptions(_Section, frozen=True):
             for field in msgspec.structs.fields(self)
             if field.name != "max_bytes" and getattr(self, field.name)
         )
+
+
+class PredictionsOptions(_Section, frozen=True):
+    """Per-example predictions of head and base: the model diff (per class, confusion matrix,
+    changed examples, slices) and the default of every significance rule (docs/model-diff.md)."""
+
+    path: str
+    """Head predictions file (CSV, TSV, Parquet, JSON Lines): id, target, prediction, and
+    optionally `proba_<class>` columns or a score column."""
+    base_path: str | None = None
+    """Base predictions; by default the same path at the baseline (git revision, files
+    directory, or the MLflow baseline run's predictions)."""
+    id: str = "id"
+    """Column joining head and base predictions, example by example."""
+    target: str = "target"
+    """Column with the true value."""
+    prediction: str = "prediction"
+    """Column with the model's prediction (a class label or a number)."""
+    score: str = "score"
+    """Binary tasks: a column with the positive class's score, used when present and there are
+    no `proba_<class>` columns."""
+    positive: str | int | None = None
+    """Binary tasks: the positive class (default: the larger of the two labels, as
+    scikit-learn's `classes_[1]`)."""
+    task: Literal["binary", "multiclass", "regression"] | None = None
+    """Inferred when omitted: class probabilities or labels that are not numbers mean
+    classification; integer targets and predictions too; other numbers mean regression."""
+    slices: list[str] = []
+    """Columns (of the predictions or the joined data) whose values split the examples into
+    slices compared base vs head."""
+    join: str | None = None
+    """A data file joined on the id: its columns can be slices and show in broken examples."""
+    min_support: int = 30
+    """Slices with fewer examples are grouped into one `(other)` slice per column."""
+    examples: int = 10
+    """Broken examples listed (for regression: those whose absolute error grew most)."""
+    max_classes: int = 10
+    """Classes shown in markdown tables; the rest are counted (largest changes first)."""
+
+    def __post_init__(self) -> None:
+        if self.min_support < 1:
+            raise ValueError("predictions min_support must be at least 1")
+        if self.examples < 0:
+            raise ValueError("predictions examples must not be negative")
+        if self.max_classes < 1:
+            raise ValueError("predictions max_classes must be at least 1")
 
 
 class ReportOptions(_Section, frozen=True):
@@ -412,6 +485,7 @@ class Config(_Section, frozen=True):
     metrics: Metrics = Metrics()
     baseline: Baseline = Baseline()
     gates: list[Gate] = []
+    predictions: PredictionsOptions | None = None
     report: ReportOptions = ReportOptions()
     mlflow: MlflowOptions = MlflowOptions()
     train: Train | None = None
@@ -428,6 +502,44 @@ class Config(_Section, frozen=True):
             for item in getattr(self, key):
                 if not item.strip() or Path(item).is_absolute() or ".." in Path(item).parts:
                     raise ValueError(f"{key} must be paths inside the repository, not {item!r}")
+
+    def __post_init__(self) -> None:
+        for index, gate in enumerate(self.gates):
+            if gate.significance is not None and gate.significance.predictions is None:
+                if self.predictions is None:
+                    raise ValueError(
+                        f"gate on {gate.metric!r}: significance needs `predictions:` on the "
+                        "rule or a top-level `predictions:` section"
+                    )
+                # The rule reuses the section: every reader of the rule then sees one file.
+                self.gates[index] = msgspec.structs.replace(
+                    gate, significance=_significance_from(gate.significance, self.predictions)
+                )
+            if gate.slices is not False and self.predictions is None:
+                raise ValueError(
+                    f"gate on {gate.metric!r}: `slices` needs a top-level `predictions:` section"
+                )
+            if isinstance(gate.slices, list) and self.predictions is not None:
+                unknown = [c for c in gate.slices if c not in self.predictions.slices]
+                if unknown:
+                    raise ValueError(
+                        f"gate on {gate.metric!r}: slice column {unknown[0]!r} is not in "
+                        "`predictions.slices`"
+                    )
+
+
+def _significance_from(rule: Significance, section: PredictionsOptions) -> Significance:
+    """A significance rule without its own file takes the `predictions:` section's file and
+    columns (a column the rule names itself wins)."""
+    defaults = Significance()
+    columns = {
+        name: getattr(section, name)
+        for name in ("id", "target", "prediction")
+        if getattr(rule, name) == getattr(defaults, name)
+    }
+    return msgspec.structs.replace(
+        rule, predictions=section.path, base_predictions=section.base_path, **columns
+    )
 
 
 def load_config(path: Path) -> ConfigFile:

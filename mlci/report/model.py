@@ -14,6 +14,7 @@ from mlci import __version__
 from mlci.report.comparison import DatasetComparison
 from mlci.report.curves import ModelCurves
 from mlci.report.metric_change import MetricChange
+from mlci.report.model_diff import ModelDiff, model_diff_to_dict
 
 REPORT_SCHEMA_VERSION = 1
 
@@ -191,6 +192,8 @@ class Report:
     curves: ModelCurves | None = None
     """ROC, precision-recall and calibration (classification) or residuals and deciles
     (regression) of head and base predictions, resampled for charts."""
+    model: ModelDiff | None = None
+    """The model diff from paired predictions (`predictions:`): per class, slices, examples."""
     mlci_version: str = __version__
 
     @property
@@ -237,6 +240,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         {**asdict(project), "report": report_to_dict(project.report) if project.report else None}
         for project in report.projects
     ]
+    if report.model is not None:
+        body["model"] = model_diff_to_dict(report.model)
     data: dict[str, Any] = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "mlci_version": body.pop("mlci_version"),
