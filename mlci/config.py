@@ -154,9 +154,9 @@ class Baseline(_Section, frozen=True):
 class Significance(_Section, frozen=True):
     """Paired bootstrap (and McNemar for accuracy) on per-example predictions."""
 
-    predictions: str | None = None
+    predictions: str = ""
     """Head predictions file (CSV/TSV/Parquet/JSON Lines) with id, target and prediction
-    columns; by default the top-level `predictions:` section's file and columns."""
+    columns; empty: the top-level `predictions:` section's file and columns."""
     base_predictions: str | None = None
     """Base predictions; by default the same path at the baseline."""
     id: str = "id"
@@ -173,32 +173,9 @@ class Significance(_Section, frozen=True):
     """Random seed: the same seed gives the same interval."""
     tolerance: float = 0.0
     """How much worse the head may be before a significant difference fails the gate."""
-    statistic: (
-        Literal[
-            "accuracy",
-            "error_rate",
-            "mae",
-            "mse",
-            "rmse",
-            "f1_macro",
-            "f1_weighted",
-            "f1",
-            "precision_macro",
-            "precision_weighted",
-            "precision",
-            "recall_macro",
-            "recall_weighted",
-            "recall",
-            "balanced_accuracy",
-            "roc_auc",
-            "log_loss",
-            "r2",
-            "mape",
-        ]
-        | None
-    ) = None
+    statistic: Literal["accuracy", "error_rate", "mae", "mse", "rmse"] | None = None
     """What is compared on the predictions; by default implied by the metric name
-    (`accuracy`, `f1_macro`, `roc_auc`, `log_loss`, `mae`, `r2`, ...)."""
+    (`accuracy`, `error_rate`, `mae`, `mse`, `rmse`)."""
 
     def __post_init__(self) -> None:
         if not 100 <= self.resamples <= MAX_RESAMPLES:
@@ -383,16 +360,12 @@ class PredictionsOptions(_Section, frozen=True):
     """Slices with fewer examples are grouped into one `(other)` slice per column."""
     examples: int = 10
     """Broken examples listed (for regression: those whose absolute error grew most)."""
-    max_classes: int = 10
-    """Classes shown in markdown tables; the rest are counted (largest changes first)."""
 
     def __post_init__(self) -> None:
         if self.min_support < 1:
             raise ValueError("predictions min_support must be at least 1")
         if self.examples < 0:
             raise ValueError("predictions examples must not be negative")
-        if self.max_classes < 1:
-            raise ValueError("predictions max_classes must be at least 1")
 
 
 class ReportOptions(_Section, frozen=True):
@@ -505,7 +478,7 @@ class Config(_Section, frozen=True):
 
     def __post_init__(self) -> None:
         for index, gate in enumerate(self.gates):
-            if gate.significance is not None and gate.significance.predictions is None:
+            if gate.significance is not None and not gate.significance.predictions:
                 if self.predictions is None:
                     raise ValueError(
                         f"gate on {gate.metric!r}: significance needs `predictions:` on the "

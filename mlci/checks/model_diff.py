@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mlci.checks.direction import Direction
 from mlci.report.model_diff import (
     ChangedExample,
     ChangedPredictions,
@@ -63,7 +64,7 @@ BINARY_METRICS = ("precision", "recall", "f1")
 REGRESSION_METRICS = ("mae", "mse", "rmse", "r2", "mape")
 
 
-def direction_of(metric: str) -> str:
+def direction_of(metric: str) -> Direction:
     return "higher" if metric in HIGHER else "lower"
 
 
@@ -189,7 +190,7 @@ def regression_sums(
     if groups is None:
         return {name: np.array([values.sum()]) for name, values in columns.items()}
     return {
-        name: np.bincount(groups, weights=values, minlength=size)
+        name: np.bincount(groups, weights=values, minlength=size).astype(np.float64)
         for name, values in columns.items()
     }
 
@@ -234,11 +235,32 @@ def compute_model_diff(
     return diff
 
 
+def head_only(diff: ModelDiff, reason: str) -> ModelDiff:
+    """The diff of the head against itself turned into the head's numbers alone: no base side,
+    nothing changed, and `notes` says why."""
+
+    def alone(change: ValueChange) -> ValueChange:
+        return ValueChange(old=None, new=change.new, diff=None, direction=change.direction)
+
+    diff.base = f"no base predictions: {reason}"
+    diff.examples = Examples(head=diff.examples.head, base=0, paired=0)
+    diff.metrics = {name: alone(change) for name, change in diff.metrics.items()}
+    for row in diff.per_class:
+        row.precision, row.recall, row.f1 = alone(row.precision), alone(row.recall), alone(row.f1)
+        row.predicted = alone(row.predicted) if row.predicted else None
+    diff.confusion_matrix = None
+    diff.changed = None
+    for slice_row in diff.slices:
+        slice_row.metrics = {name: alone(change) for name, change in slice_row.metrics.items()}
+    diff.notes.insert(0, f"no base predictions to compare with ({reason}): the head's numbers only")
+    return diff
+
+
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, ValueChange]:
     return {
         name: ValueChange(
             old=_number(old[name]), new=_number(new[name]), direction=direction_of(name)
-        )  # type: ignore[arg-type]
+        )
         for name in new
         if name in old
     }
@@ -262,12 +284,12 @@ def _classification(diff: ModelDiff, paired: PairedPredictions, examples: int) -
     old_auc = auc_metric(target, paired.base_proba, paired.base_score, paired)
     new_auc = auc_metric(target, paired.head_proba, paired.head_score, paired)
     if old_auc is not None and new_auc is not None:
-        old["roc_auc"], new["roc_auc"] = old_auc, new_auc
+        old["roc_auc"], new["roc_auc"] = np.array(old_auc), np.array(new_auc)
     elif paired.head_score is not None or paired.head_proba is not None:
         diff.notes.append("roc_auc left out: a class has no examples (or no other class does)")
     if paired.head_proba is not None and paired.base_proba is not None:
-        old["log_loss"] = float(log_losses(target, paired.base_proba).mean())
-        new["log_loss"] = float(log_losses(target, paired.head_proba).mean())
+        old["log_loss"] = np.array(log_losses(target, paired.base_proba).mean())
+        new["log_loss"] = np.array(log_losses(target, paired.head_proba).mean())
     diff.metrics = _changes(old, new)
     if positive is not None:
         diff.positive = paired.labels[positive]
@@ -360,7 +382,9 @@ def _plain(value: Any) -> Any:
 # --- slices ------------------------------------------------------------------------------------
 
 
-def slice_groups(values: NDArray[Any], min_support: int) -> tuple[NDArray[np.intp], list[Any], list[list[Any] | None]]:
+def slice_groups(
+    values: NDArray[Any], min_support: int
+) -> tuple[NDArray[np.intp], list[Any], list[list[Any] | None]]:
     """Codes of each example's slice, the slices' values, and for the `(other)` slice the values
     grouped into it (those with fewer than `min_support` examples)."""
     import pandas as pd
@@ -374,11 +398,15 @@ def slice_groups(values: NDArray[Any], min_support: int) -> tuple[NDArray[np.int
     remap = np.full(len(uniques), len(kept), dtype=np.intp)
     remap[kept] = np.arange(len(kept))
     names: list[Any] = [uniques[i] for i in kept] + [OTHER_SLICE]
-    grouped: list[list[Any] | None] = [None] * len(kept) + [[uniques[i] for i in np.flatnonzero(small)]]
+    grouped: list[list[Any] | None] = [None] * len(kept) + [
+        [uniques[i] for i in np.flatnonzero(small)]
+    ]
     return remap[codes], names, grouped
 
 
-def slice_changes(paired: PairedPredictions, min_support: int, notes: list[str]) -> list[SliceChange]:
+def slice_changes(
+    paired: PairedPredictions, min_support: int, notes: list[str]
+) -> list[SliceChange]:
     rows = []
     for column, values in paired.slices.items():
         codes, names, grouped = slice_groups(values, min_support)
@@ -404,7 +432,7 @@ def slice_changes(paired: PairedPredictions, min_support: int, notes: list[str])
                 metric: ValueChange(
                     old=_number(old[metric][index]),
                     new=_number(new[metric][index]),
-                    direction=direction_of(metric),  # type: ignore[arg-type]
+                    direction=direction_of(metric),
                 )
                 for metric in new
             }
@@ -414,7 +442,7 @@ def slice_changes(paired: PairedPredictions, min_support: int, notes: list[str])
                     value=_plain(name),
                     support=int(support[index]),
                     metrics=metrics,
-                    grouped=[_plain(v) for v in grouped[index]] if grouped[index] else None,
+                    grouped=[_plain(v) for v in grouped[index] or []] or None,
                 )
             )
         if grouped[-1]:

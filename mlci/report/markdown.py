@@ -26,6 +26,7 @@ from mlci.report.markdown_text import (
 )
 from mlci.report.tables import (
     MISSING,
+    SMALL_SAMPLE,
     Table,
     comparison_note,
     data_change_table,
@@ -172,6 +173,8 @@ class ReportView:
     drift: list[Section] = field(default_factory=list)
     data_changes: Section | None = None
     problems: Section | None = None
+    model: list[Section] = field(default_factory=list)
+    """The model diff's tables (report.model): metrics, per class, confusion, changed, slices."""
     shortened: bool = False
     full_report: str = "the job summary and the report artifact"
     run_url: str | None = None
@@ -207,6 +210,7 @@ class ReportView:
             *self.failures,
             *self.schema_changes,
             *self.drift,
+            *self.model,
         ]
         return any(section is not None and section.hidden for section in sections)
 
@@ -241,6 +245,8 @@ def build_view(report: Report, options: RenderOptions, detail: Detail = LEVELS[0
         _metric_sections(view, report, precision, rows)
     if options.mermaid:
         _chart_sections(view, report, options, detail)
+    if report.model is not None:
+        view.model = _model_sections(report, precision, rows)
     if report.datasets:
         cases = options.max_failure_cases if detail.cases is None else detail.cases
         _dataset_sections(view, report.datasets, precision, rows, cases, detail.data_details)
@@ -285,6 +291,8 @@ def _count_phrases(report: Report, counts: dict[str, dict[str, int]]) -> list[st
         keys = ("regressed", "improved", "changed", "added", "removed", "unchanged")
         parts = [f"{metrics[key]} {key}" for key in keys if metrics[key]]
         phrases.append("metrics: " + (", ".join(parts) if parts else "none"))
+    if report.model is not None and report.model.examples.paired < SMALL_SAMPLE:
+        phrases.append(f"{report.model.examples.paired} paired examples")
     if report.problems:
         count = len(report.problems)
         phrases.append(f"{count} input error{'s' if count != 1 else ''}")
@@ -399,6 +407,30 @@ def _metric_sections(view: ReportView, report: Report, precision: int, rows: int
                 ]
             )
         view.params = _cut(Section("Params", table), rows)
+
+
+MODEL_CLASSES = 10
+"""Classes in the comment's per-class table: the largest F1 changes, the rest counted."""
+_MODEL_MARKS = {"better": "🟢 better", "worse": "🔴 worse"}
+
+
+def _model_sections(report: Report, precision: int, rows: int | None) -> list[Section]:
+    from mlci.report.model_tables import model_tables
+
+    assert report.model is not None
+    limit = MODEL_CLASSES if rows is None else min(MODEL_CLASSES, rows)
+    sections = []
+    for found in model_tables(report.model, precision, class_limit=limit):
+        table = found.table
+        if found.key == "metrics":
+            for row in table.rows:
+                word = row[-1].split(" ")[0]
+                if word in _MODEL_MARKS:
+                    row[-1] = Safe(_MODEL_MARKS[word] + escape_markdown(row[-1][len(word) :]))
+        section = _cut(Section(table.title, table), rows)
+        section.note = "; ".join(found.notes) or None
+        sections.append(section)
+    return sections
 
 
 def _dataset_sections(

@@ -124,10 +124,5 @@ class ModelDiff:
 def model_diff_to_dict(model: ModelDiff) -> dict[str, Any]:
     """The JSON shape: `per_class[].class` for the label, the rest as the dataclasses read."""
     data = asdict(model)
-    for row in data["per_class"]:
-        row["class"] = row.pop("label")
-        data_row = {"class": row.pop("class")}
-        data_row.update(row)
-        row.clear()
-        row.update(data_row)
+    data["per_class"] = [{"class": row.pop("label"), **row} for row in data["per_class"]]
     return data

@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # tables only read the model: `mlci diff` builds its table wi
 MISSING = "-"
 ARROWS = {"improved": "▲ better", "regressed": "▼ worse", "added": "new", "removed": "gone"}
 GATE_MARKS = {"passed": "pass", "failed": "FAIL", "warned": "warn", "skipped": "skip"}
+SMALL_SAMPLE = 1_000
+"""Under this many paired examples the headline says how many: intervals are then wide."""
 
 
 @dataclass
@@ -75,6 +77,8 @@ def headline(report: Report) -> str:
             if metrics[k]
         ]
         parts.append("metrics " + (", ".join(moved) if moved else "unchanged"))
+    if report.model is not None and report.model.examples.paired < SMALL_SAMPLE:
+        parts.append(f"{report.model.examples.paired} paired examples")
     if report.problems:
         parts.append(f"{len(report.problems)} input error{'s' if len(report.problems) > 1 else ''}")
     if report.projects:
@@ -393,6 +397,13 @@ def report_tables(report: Report, precision: int = 5) -> list[Table]:
                     with_change=False,
                 )
             )
+    if report.model is not None:
+        from mlci.report.model_tables import model_tables
+
+        for section in model_tables(report.model, precision):
+            tables.append(section.table)
+            if section.notes:
+                section.table.title += " (" + "; ".join(section.notes) + ")"
     if report.data_changes:
         tables.append(data_change_table(report.data_changes))
     if report.problems:

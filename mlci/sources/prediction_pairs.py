@@ -175,9 +175,13 @@ def _same_ids(head: Predictions, base: Predictions, head_ids: Any, base_ids: Any
     if len(only_head) or len(only_base):
         parts = []
         if len(only_head):
-            parts.append(f"{_count(len(only_head), 'id')} only in the head (e.g. {_few(only_head)})")
+            parts.append(
+                f"{_count(len(only_head), 'id')} only in the head (e.g. {_few(only_head)})"
+            )
         if len(only_base):
-            parts.append(f"{_count(len(only_base), 'id')} only in the base (e.g. {_few(only_base)})")
+            parts.append(
+                f"{_count(len(only_base), 'id')} only in the base (e.g. {_few(only_base)})"
+            )
         raise InputFileError(
             f"head predictions ({head.label}) and base predictions ({base.label}) are not on the "
             f"same examples: {'; '.join(parts)}",
@@ -231,7 +235,9 @@ def _infer_task(head: Any, base: Any, options: PredictionsOptions, classes: list
     if classes or not all(_numeric(column) for column in (target, *predictions)):
         labels = set(_label_texts(target))
         return "binary" if len(labels | set(classes)) <= 2 else "multiclass"
-    values = np.concatenate([column.to_numpy(dtype=np.float64) for column in (target, *predictions)])
+    values = np.concatenate(
+        [column.to_numpy(dtype=np.float64) for column in (target, *predictions)]
+    )
     if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
         return "binary" if len(np.unique(values)) <= 2 else "multiclass"
     return "regression"
@@ -338,8 +344,7 @@ def _positive(labels: list[Any], options: PredictionsOptions, side: Predictions)
     texts = [_text(label) for label in labels]
     if _text(options.positive) not in texts:
         raise InputFileError(
-            f"positive class {options.positive!r} is not among the classes "
-            f"({', '.join(texts)})",
+            f"positive class {options.positive!r} is not among the classes ({', '.join(texts)})",
             path=side.path,
             hint="set `predictions.positive` to one of the target's labels",
         )
@@ -389,7 +394,7 @@ def _probabilities(
             path=side.path,
             hint="write one proba_<class> column per class, from predict_proba",
         )
-    return matrix
+    return np.asarray(matrix, dtype=np.float64)
 
 
 # --- slices and joined data --------------------------------------------------------------------
@@ -481,7 +486,5 @@ def read_joined(path: Path) -> Any:
     from mlci.sources.data_files import open_data_file, read_frame
 
     if not path.is_file():
-        raise InputFileError(
-            "joined data file not found", path=path, hint="fix `predictions.join`"
-        )
+        raise InputFileError("joined data file not found", path=path, hint="fix `predictions.join`")
     return read_frame(open_data_file(path))

@@ -117,12 +117,14 @@ def test_multiclass_equals_sklearn_with_a_class_no_model_predicts() -> None:
         assert row.recall.new == pytest.approx(expected["recall"], abs=1e-12)
         assert row.f1.new == pytest.approx(expected["f1-score"], abs=1e-12)
     assert diff.confusion_matrix is not None
-    assert diff.confusion_matrix.head == metrics.confusion_matrix(
-        truth, head_pred, labels=classes
-    ).tolist()
-    assert diff.confusion_matrix.base == metrics.confusion_matrix(
-        truth, base_pred, labels=classes
-    ).tolist()
+    assert (
+        diff.confusion_matrix.head
+        == metrics.confusion_matrix(truth, head_pred, labels=classes).tolist()
+    )
+    assert (
+        diff.confusion_matrix.base
+        == metrics.confusion_matrix(truth, base_pred, labels=classes).tolist()
+    )
     assert diff.changed is not None
     base_right, head_right = base_pred == truth, head_pred == truth
     assert diff.changed.fixed == int((~base_right & head_right).sum())
@@ -141,14 +143,19 @@ def test_binary_integer_labels_with_a_score_column_equal_sklearn() -> None:
         score = np.round(np.clip(truth * skill * rng.random(n) + rng.random(n) * 0.7, 0, 1), 1)
         predicted = (score > 0.5).astype(int)
         frames.append(
-            pd.DataFrame({"id": np.arange(n), "target": truth, "prediction": predicted, "score": score})
+            pd.DataFrame(
+                {"id": np.arange(n), "target": truth, "prediction": predicted, "score": score}
+            )
         )
         predictions.append(predicted)
         scores.append(score)
     paired = pair_for_diff(*sides(frames[0], frames[1]), PredictionsOptions(path="p.csv"))
     assert paired.task == "binary"
     diff = compute_model_diff(paired)
-    for side, predicted, score in (("new", predictions[0], scores[0]), ("old", predictions[1], scores[1])):
+    for side, predicted, score in (
+        ("new", predictions[0], scores[0]),
+        ("old", predictions[1], scores[1]),
+    ):
         expected = sklearn_classification(truth, predicted, positive=1)
         expected["roc_auc"] = metrics.roc_auc_score(truth, score)
         for name, value in expected.items():
@@ -188,7 +195,9 @@ def test_regression_equals_sklearn_with_slices_grouped() -> None:
     truth = rng.normal(10, 3, n)
     head = truth + rng.normal(0, 1.0, n)
     base = truth + rng.normal(0, 1.2, n)
-    region = rng.choice(["north", "south", "east", "tiny1", "tiny2"], n, p=[0.5, 0.3, 0.18, 0.01, 0.01])
+    region = rng.choice(
+        ["north", "south", "east", "tiny1", "tiny2"], n, p=[0.5, 0.3, 0.18, 0.01, 0.01]
+    )
     frames = [
         pd.DataFrame({"id": np.arange(n), "target": truth, "prediction": p, "region": region})
         for p in (head, base)
@@ -216,9 +225,13 @@ def test_regression_equals_sklearn_with_slices_grouped() -> None:
     assert other.grouped == ["tiny1", "tiny2"]
     mask = np.isin(region, ["tiny1", "tiny2"])
     assert other.support == int(mask.sum())
-    assert other.metrics["mae"].new == pytest.approx(metrics.mean_absolute_error(truth[mask], head[mask]))
+    assert other.metrics["mae"].new == pytest.approx(
+        metrics.mean_absolute_error(truth[mask], head[mask])
+    )
     north = region == "north"
-    assert diff.slices[1].metrics["r2"].old == pytest.approx(metrics.r2_score(truth[north], base[north]))
+    assert diff.slices[1].metrics["r2"].old == pytest.approx(
+        metrics.r2_score(truth[north], base[north])
+    )
     growth = np.abs(head - truth) - np.abs(base - truth)
     assert diff.changed is not None
     assert [e.id for e in diff.changed.examples] == np.argsort(-growth)[:3].tolist()
