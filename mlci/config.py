@@ -173,9 +173,32 @@ class Significance(_Section, frozen=True):
     """Random seed: the same seed gives the same interval."""
     tolerance: float = 0.0
     """How much worse the head may be before a significant difference fails the gate."""
-    statistic: Literal["accuracy", "error_rate", "mae", "mse", "rmse"] | None = None
-    """What is compared on the predictions; by default implied by the metric name
-    (`accuracy`, `error_rate`, `mae`, `mse`, `rmse`)."""
+    statistic: (
+        Literal[
+            "accuracy",
+            "error_rate",
+            "mae",
+            "mse",
+            "rmse",
+            "balanced_accuracy",
+            "f1_macro",
+            "f1_weighted",
+            "f1",
+            "precision_macro",
+            "precision_weighted",
+            "precision",
+            "recall_macro",
+            "recall_weighted",
+            "recall",
+            "roc_auc",
+            "log_loss",
+            "r2",
+            "mape",
+        ]
+        | None
+    ) = None
+    """What is compared on the predictions; by default implied by the metric name (`accuracy`,
+    `f1_macro`, `roc_auc`, `log_loss`, `mae`, `rmse`, `r2`, `mape`, ...)."""
 
     def __post_init__(self) -> None:
         if not 100 <= self.resamples <= MAX_RESAMPLES:

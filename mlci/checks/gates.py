@@ -381,10 +381,16 @@ def significance_result(
     from mlci.checks.stats import (
         CLASSIFICATION,
         DIRECTIONS,
+        PER_EXAMPLE,
         mcnemar,
         paired_bootstrap,
         significantly_worse,
     )
+
+    if statistic not in PER_EXAMPLE:  # F1, ROC AUC, log loss, R², ...: on the predictions
+        from mlci.checks.significance import gate_result
+
+        return gate_result(options, statistic, head, base, result)
 
     paired = pair_predictions(
         head,

@@ -30,16 +30,38 @@ from numpy.typing import NDArray
 
 from mlci.checks.direction import Direction
 
-Statistic = Literal["accuracy", "error_rate", "mae", "mse", "rmse"]
+Statistic = Literal[
+    "accuracy",
+    "error_rate",
+    "mae",
+    "mse",
+    "rmse",
+    "balanced_accuracy",
+    "f1_macro",
+    "f1_weighted",
+    "f1",
+    "precision_macro",
+    "precision_weighted",
+    "precision",
+    "recall_macro",
+    "recall_weighted",
+    "recall",
+    "roc_auc",
+    "log_loss",
+    "r2",
+    "mape",
+]
 STATISTICS: tuple[Statistic, ...] = get_args(Statistic)
 DIRECTIONS: dict[Statistic, Direction] = {
-    "accuracy": "higher",
-    "error_rate": "lower",
-    "mae": "lower",
-    "mse": "lower",
-    "rmse": "lower",
+    statistic: "lower"
+    if statistic in ("error_rate", "mae", "mse", "rmse", "log_loss", "mape")
+    else "higher"
+    for statistic in STATISTICS
 }
 CLASSIFICATION: tuple[Statistic, ...] = ("accuracy", "error_rate")
+PER_EXAMPLE: tuple[Statistic, ...] = ("accuracy", "error_rate", "mae", "mse", "rmse")
+"""Statistics that are means of per-example values (`paired_bootstrap`); the others are compared
+on the paired predictions themselves (`mlci.checks.significance`)."""
 # Metric names (last dotted part, lower case, `-` and spaces as `_`) -> what significance compares.
 _NAMES: dict[str, Statistic] = {
     "accuracy": "accuracy",
@@ -55,6 +77,38 @@ _NAMES: dict[str, Statistic] = {
     "mean_squared_error": "mse",
     "rmse": "rmse",
     "root_mean_squared_error": "rmse",
+    "balanced_accuracy": "balanced_accuracy",
+    "balanced_accuracy_score": "balanced_accuracy",
+    "f1_macro": "f1_macro",
+    "macro_f1": "f1_macro",
+    "f1_weighted": "f1_weighted",
+    "weighted_f1": "f1_weighted",
+    "f1": "f1",
+    "f1_score": "f1",
+    "precision_macro": "precision_macro",
+    "macro_precision": "precision_macro",
+    "precision_weighted": "precision_weighted",
+    "weighted_precision": "precision_weighted",
+    "precision": "precision",
+    "precision_score": "precision",
+    "recall_macro": "recall_macro",
+    "macro_recall": "recall_macro",
+    "recall_weighted": "recall_weighted",
+    "weighted_recall": "recall_weighted",
+    "recall": "recall",
+    "recall_score": "recall",
+    "roc_auc": "roc_auc",
+    "auc": "roc_auc",
+    "auroc": "roc_auc",
+    "roc_auc_score": "roc_auc",
+    "log_loss": "log_loss",
+    "logloss": "log_loss",
+    "cross_entropy": "log_loss",
+    "r2": "r2",
+    "r2_score": "r2",
+    "r_squared": "r2",
+    "mape": "mape",
+    "mean_absolute_percentage_error": "mape",
 }
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 _PREFIXES = ("test_", "val_", "valid_", "validation_", "eval_", "holdout_")
@@ -143,12 +197,29 @@ def paired_bootstrap(
     n = len(head)
     if n == 0:
         raise ValueError("no examples to resample")
+    if statistic not in PER_EXAMPLE:
+        raise ValueError(f"{statistic} is not a mean of per-example values")
     if statistic in CLASSIFICATION:
         differences = _binary_differences(head, base, resamples, seed)
+        alpha = 1.0 - confidence
+        low, high = np.quantile(differences, [alpha / 2, 1 - alpha / 2])
     else:
-        differences = _indexed_differences(statistic, head, base, resamples, seed, workers)
-    alpha = 1.0 - confidence
-    low, high = np.quantile(differences, [alpha / 2, 1 - alpha / 2])
+        from mlci.checks.significance import mean_function_interval
+
+        # Exact while it is quick; beyond, the same bootstrap's quantiles computed analytically
+        # (mlci/checks/significance.py says how, and how close).
+        if statistic == "rmse":
+            columns, function = np.column_stack([head, base]), _root_difference
+        else:
+            columns, function = (head - base)[:, None], _first_mean
+        low, high, _, _ = mean_function_interval(
+            columns,
+            function,
+            resamples=resamples,
+            confidence=confidence,
+            seed=seed,
+            workers=workers,
+        )
     head_value, base_value = summarise(statistic, head), summarise(statistic, base)
     return BootstrapResult(
         statistic=statistic,
@@ -162,6 +233,14 @@ def paired_bootstrap(
         resamples=resamples,
         seed=seed,
     )
+
+
+def _root_difference(means: FloatArray) -> FloatArray:
+    return np.asarray(np.sqrt(means[..., 0]) - np.sqrt(means[..., 1]), dtype=np.float64)
+
+
+def _first_mean(means: FloatArray) -> FloatArray:
+    return np.asarray(means[..., 0], dtype=np.float64)
 
 
 def _binary_differences(

@@ -95,6 +95,20 @@ def test_a_truly_worse_classifier_fails(mlci: Invoker, pr: GitRepo) -> None:
     assert row["observed"] < row["baseline"]
 
 
+def test_f1_macro_of_a_truly_worse_classifier_fails(mlci: Invoker, pr: GitRepo) -> None:
+    pr.write("mlci.yaml", CLASSIFIER_CONFIG.replace("accuracy", "f1_macro"))
+    classification(0.75, seed=2).to_csv(pr.path / "preds.csv", index=False)
+    (row,) = gate_rows(mlci, pr)
+    assert row["status"] == "failed"
+    details = row["details"]
+    assert isinstance(details, dict)
+    assert details["statistic"] == "f1_macro"
+    assert (
+        details["method"] == "exact multinomial bootstrap over the joint (target, base, head) cells"
+    )
+    assert details["ci_high"] < 0
+
+
 def test_tolerance_lets_a_small_significant_drop_pass(mlci: Invoker, pr: GitRepo) -> None:
     classification(0.80, seed=2).to_csv(pr.path / "preds.csv", index=False)
     pr.write("mlci.yaml", CLASSIFIER_CONFIG + "      tolerance: 0.1\n")
@@ -229,9 +243,16 @@ def test_missing_head_predictions_file(mlci: Invoker, pr: GitRepo) -> None:
     ("gate", "message"),
     [
         (
-            "metric: f1_macro",
-            "gate on 'f1_macro': significance cannot tell which statistic this metric is (set "
-            "`significance: {statistic: ...}` to one of: accuracy, error_rate, mae, mse, rmse)",
+            "metric: cohen_kappa",
+            "gate on 'cohen_kappa': significance cannot tell which statistic this metric is (set "
+            "`significance: {statistic: ...}` to one of: accuracy, error_rate, mae, mse, rmse, "
+            "balanced_accuracy, f1_macro, f1_weighted, f1, precision_macro, precision_weighted, "
+            "precision, recall_macro, recall_weighted, recall, roc_auc, log_loss, r2, mape)",
+        ),
+        (
+            "metric: roc_auc",
+            "preds.csv: significance on roc_auc: roc_auc needs proba_<class> columns (or a score "
+            "column for a binary task) and examples of every class",
         ),
         (
             "metric: accuracy\n    direction: lower",
@@ -337,8 +358,10 @@ def test_significantly_worse_needs_the_whole_interval_beyond_the_tolerance() -> 
         ("rmse", "rmse"),
         ("error_rate", "error_rate"),
         ("mean_squared_error", "mse"),
-        ("f1_macro", None),
-        ("log_loss", None),
+        ("f1_macro", "f1_macro"),
+        ("val_macro_f1", "f1_macro"),
+        ("cohen_kappa", None),
+        ("log_loss", "log_loss"),
     ],
 )
 def test_statistic_from_metric_name(name: str, statistic: str | None) -> None:

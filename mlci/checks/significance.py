@@ -1,0 +1,653 @@
+"""Paired confidence intervals of `metric(head) - metric(base)` for every common metric.
+
+Three ways, chosen by the metric and the size of the work (docs/gates.md, "Method"):
+
+- **Confusion-matrix metrics** (accuracy, error rate, balanced accuracy, precision, recall and
+  F1: macro, weighted, binary): a resample changes them only through how many drawn examples
+  fall in each joint (target, base prediction, head prediction) cell, and those counts are
+  Multinomial(n, cell shares) — the exact distribution of an index bootstrap, drawn at the cost
+  of the non-empty cells instead of the examples. One draw serves every metric.
+- **Means and smooth functions of means** (MAE, MSE, RMSE, log loss, MAPE, R²): the paired index
+  bootstrap, in blocks on a few threads, as `mlci.checks.stats` does.
+- **ROC AUC**: DeLong's test for two correlated ROC curves (placement values from mid-ranks,
+  O(n log n)); for several classes, the one-vs-rest macro average with DeLong's structural
+  components summed per example.
+
+When the exact draw would be slow (`n x resamples` above `EXACT_DRAWS` index draws, or
+`cells x resamples` above `EXACT_CELL_DRAWS` multinomial draws) the interval is the quantiles of
+the same bootstrap distribution computed analytically instead of by Monte Carlo: the statistic's
+influence values (its gradient at the observed cell shares or means, by central differences)
+give the bootstrap distribution's exact variance, skewness and kurtosis, and the Cornish-Fisher
+expansion turns them into quantiles. Its error is O(n^-1) in units of the standard error, while
+10,000 Monte Carlo resamples place the 2.5% quantile with a standard error of 0.027 standard
+errors; `tests/unit/test_significance_methods.py` measures the two side by side.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlci.checks.direction import Direction
+from mlci.checks.model_diff import (
+    BINARY_METRICS,
+    CONFUSION_METRICS,
+    ClassCounts,
+    confusion_metrics,
+    direction_of,
+    log_losses,
+)
+
+if TYPE_CHECKING:
+    from mlci.config import Significance
+    from mlci.report.model import GateResult
+    from mlci.sources.prediction_pairs import PairedPredictions
+    from mlci.sources.predictions import Predictions
+
+FloatArray = NDArray[np.float64]
+Method = Literal["auto", "exact", "approximate"]
+EXACT_DRAWS = 50_000_000
+"""Index draws (examples x resamples) above which means use the analytic bootstrap quantiles
+(about 0.3 s of exact resampling on 2 cores)."""
+EXACT_CELL_DRAWS = 3_000_000
+"""Multinomial draws (non-empty cells x resamples) above which confusion-matrix metrics use the
+analytic bootstrap quantiles (about 0.3 s)."""
+BLOCK_ELEMENTS = 1 << 22
+CONFUSION_STATISTICS = (*CONFUSION_METRICS, *BINARY_METRICS, "error_rate")
+MEAN_STATISTICS = ("mae", "mse", "rmse", "r2", "mape", "log_loss")
+STATISTICS = (*CONFUSION_STATISTICS, "roc_auc", *MEAN_STATISTICS)
+
+
+@dataclass(frozen=True)
+class PairedInterval:
+    """The paired interval of `statistic(head) - statistic(base)` on the same examples."""
+
+    statistic: str
+    direction: Direction
+    examples: int
+    head: float
+    base: float
+    difference: float
+    low: float
+    high: float
+    confidence: float
+    resamples: int
+    seed: int
+    method: str
+    """How the interval was computed, in words (shown in the gate details)."""
+
+    def significantly_worse(self, tolerance: float = 0.0) -> bool:
+        """Whether the whole interval lies beyond `tolerance` on the bad side of zero."""
+        if self.direction == "higher":
+            return self.high < -tolerance
+        return self.low > tolerance
+
+
+def direction(statistic: str) -> Direction:
+    return "lower" if statistic == "error_rate" else direction_of(statistic)
+
+
+def available(paired: PairedPredictions) -> list[str]:
+    """The statistics these predictions can be compared on."""
+    if paired.task == "regression":
+        return list(MEAN_STATISTICS[:-1])
+    found = ["accuracy", "error_rate", *CONFUSION_METRICS[1:]]
+    if paired.task == "binary":
+        found += list(BINARY_METRICS)
+    if paired.head_score is not None or paired.head_proba is not None:
+        found.append("roc_auc")
+    if paired.head_proba is not None and paired.base_proba is not None:
+        found.append("log_loss")
+    return found
+
+
+def paired_intervals(
+    paired: PairedPredictions,
+    statistics: Sequence[str] | None = None,
+    *,
+    resamples: int = 10_000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    method: Method = "auto",
+) -> dict[str, PairedInterval]:
+    """Intervals of every statistic asked for (default: all these predictions allow); the
+    confusion-matrix statistics share one draw of resamples, the means another. A statistic that
+    is undefined on these examples (ROC AUC with one class) is left out."""
+    wanted = [s for s in (statistics or available(paired)) if s in available(paired)]
+    found: dict[str, PairedInterval] = {}
+    common = {"resamples": resamples, "confidence": confidence, "seed": seed, "method": method}
+    confusion = [s for s in wanted if s in CONFUSION_STATISTICS]
+    if confusion:
+        found.update(_confusion_intervals(paired, confusion, **common))  # type: ignore[arg-type]
+    for statistic in wanted:
+        if statistic in MEAN_STATISTICS:
+            interval = _mean_interval(paired, statistic, **common)  # type: ignore[arg-type]
+        elif statistic == "roc_auc":
+            interval = delong_interval(paired, confidence=confidence)
+        else:
+            continue
+        if interval is not None:
+            found[statistic] = interval
+    return {s: found[s] for s in wanted if s in found}
+
+
+# --- confusion-matrix statistics: exact multinomial over joint cells ---------------------------
+
+
+def _confusion_intervals(
+    paired: PairedPredictions,
+    statistics: list[str],
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+    method: Method,
+) -> dict[str, PairedInterval]:
+    k = len(paired.labels)
+    n = paired.size
+    joint = (paired.target * k + paired.base) * k + paired.head
+    cells, counts = np.unique(joint, return_counts=True)
+    truth, base, head = cells // (k * k), (cells // k) % k, cells % k
+    positive = paired.positive if paired.task == "binary" else None
+    one_hot = np.eye(k)
+    # Cell counts (..., C) -> per-class counts of each side: sums over cells, by matrix products.
+    support_map = one_hot[truth]
+    head_maps = (one_hot[head] * (head == truth)[:, None], one_hot[head])
+    base_maps = (one_hot[base] * (base == truth)[:, None], one_hot[base])
+
+    def scores(cell_counts: FloatArray) -> dict[str, FloatArray]:
+        support = cell_counts @ support_map
+        sides = []
+        for tp_map, predicted_map in (head_maps, base_maps):
+            counts_of = ClassCounts(
+                tp=cell_counts @ tp_map, predicted=cell_counts @ predicted_map, support=support
+            )
+            values = confusion_metrics(counts_of, positive)
+            values["error_rate"] = 1.0 - values["accuracy"]
+            sides.append(values)
+        return {s: sides[0][s] - sides[1][s] for s in statistics}
+
+    point_head, point_base = _point_values(paired, statistics)
+    shares = counts / n
+    exact = method == "exact" or (method == "auto" and len(cells) * resamples <= EXACT_CELL_DRAWS)
+    gradients: dict[str, FloatArray] = {}
+    if not exact:
+        gradients = _gradients(scores, shares, statistics)
+        exact = method == "auto" and not all(
+            well_behaved(gradients[s] - gradients[s] @ shares, n, shares) for s in statistics
+        )
+    results = {}
+    if exact:
+        rng = np.random.default_rng(seed)
+        per_block = max(1, BLOCK_ELEMENTS // len(cells))
+        differences = {s: np.empty(resamples) for s in statistics}
+        for start in range(0, resamples, per_block):
+            size = min(per_block, resamples - start)
+            drawn = rng.multinomial(n, shares, size=size).astype(np.float64)
+            for name, values in scores(drawn).items():
+                differences[name][start : start + size] = values
+        label = "exact multinomial bootstrap over the joint (target, base, head) cells"
+        for s in statistics:
+            low, high = _percentiles(differences[s], confidence)
+            results[s] = _interval(s, paired, point_head[s], point_base[s], low, high, label)
+    else:
+        label = "bootstrap quantiles by Cornish-Fisher from influence values over joint cells"
+        for s in statistics:
+            influence = gradients[s] - gradients[s] @ shares
+            low, high = cornish_fisher(
+                point_head[s] - point_base[s], influence, confidence, n, weights=shares
+            )
+            results[s] = _interval(s, paired, point_head[s], point_base[s], low, high, label)
+    return {
+        s: _with(results[s], resamples=resamples if exact else 0, seed=seed, confidence=confidence)
+        for s in statistics
+    }
+
+
+def _point_values(
+    paired: PairedPredictions, statistics: list[str]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Each side's value on all examples (the model diff's own numbers)."""
+    k = len(paired.labels)
+    positive = paired.positive if paired.task == "binary" else None
+    found = []
+    for predicted in (paired.head, paired.base):
+        matrix = np.bincount(paired.target * k + predicted, minlength=k * k).reshape(k, k)
+        values = confusion_metrics(ClassCounts.of(matrix), positive)
+        values["error_rate"] = 1.0 - values["accuracy"]
+        found.append({s: float(values[s]) for s in statistics})
+    return found[0], found[1]
+
+
+def _gradients(
+    function: Callable[[FloatArray], dict[str, FloatArray]],
+    point: FloatArray,
+    statistics: list[str],
+) -> dict[str, FloatArray]:
+    """Central differences of every statistic at `point`, all coordinates in one batch."""
+    size = len(point)
+    step = np.maximum(np.abs(point), 1e-12) * 1e-6
+    batch = np.repeat(point[None, :], 2 * size, axis=0)
+    index = np.arange(size)
+    batch[index, index] += step
+    batch[size + index, index] -= step
+    values = function(batch)
+    return {s: (values[s][:size] - values[s][size:]) / (2 * step) for s in statistics}
+
+
+# --- means and smooth functions of means -------------------------------------------------------
+
+MeanFunction = Callable[[FloatArray], FloatArray]
+"""Resampled means (..., p) -> the difference head - base."""
+
+
+def _mean_inputs(
+    paired: PairedPredictions, statistic: str
+) -> tuple[FloatArray, MeanFunction, float, float] | None:
+    """Per-example columns whose means determine the statistic, the function of those means,
+    and the two sides' values on all examples."""
+    if statistic == "log_loss":
+        if paired.head_proba is None or paired.base_proba is None:
+            return None
+        head = log_losses(paired.target, paired.head_proba)
+        base = log_losses(paired.target, paired.base_proba)
+        return (head - base)[:, None], lambda m: m[..., 0], float(head.mean()), float(base.mean())
+    target = paired.target
+    head_error, base_error = paired.head - target, paired.base - target
+    if statistic == "mae":
+        head, base = np.abs(head_error), np.abs(base_error)
+    elif statistic in ("mse", "rmse"):
+        head, base = head_error**2, base_error**2
+    elif statistic == "mape":
+        floor = np.finfo(np.float64).eps
+        head = np.abs(head_error) / np.maximum(np.abs(target), floor)
+        base = np.abs(base_error) / np.maximum(np.abs(target), floor)
+    elif statistic == "r2":
+        total = float(((target - target.mean()) ** 2).sum())
+        if total == 0:
+            return None
+        head_sse, base_sse = float((head_error**2).sum()), float((base_error**2).sum())
+        columns = np.column_stack([base_error**2 - head_error**2, target, target * target])
+
+        def r2_difference(m: FloatArray) -> FloatArray:
+            return np.asarray(m[..., 0] / (m[..., 2] - m[..., 1] ** 2), dtype=np.float64)
+
+        return columns, r2_difference, 1 - head_sse / total, 1 - base_sse / total
+    else:
+        return None
+    if statistic == "rmse":
+
+        def rmse_difference(m: FloatArray) -> FloatArray:
+            return np.asarray(
+                np.sqrt(np.maximum(m[..., 0], 0)) - np.sqrt(np.maximum(m[..., 1], 0)),
+                dtype=np.float64,
+            )
+
+        return (
+            np.column_stack([head, base]),
+            rmse_difference,
+            math.sqrt(float(head.mean())),
+            math.sqrt(float(base.mean())),
+        )
+    return (head - base)[:, None], lambda m: m[..., 0], float(head.mean()), float(base.mean())
+
+
+def _mean_interval(
+    paired: PairedPredictions,
+    statistic: str,
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+    method: Method,
+) -> PairedInterval | None:
+    inputs = _mean_inputs(paired, statistic)
+    if inputs is None:
+        return None
+    columns, function, head_value, base_value = inputs
+    low, high, label, exact = mean_function_interval(
+        columns, function, resamples=resamples, confidence=confidence, seed=seed, method=method
+    )
+    interval = _interval(statistic, paired, head_value, base_value, low, high, label)
+    return _with(interval, resamples=resamples if exact else 0, seed=seed, confidence=confidence)
+
+
+def mean_function_interval(
+    columns: FloatArray,
+    function: MeanFunction,
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+    method: Method = "auto",
+    workers: int | None = None,
+) -> tuple[float, float, str, bool]:
+    """Interval of `function(column means)` over paired resamples of the rows of `columns`:
+    exact (indices drawn) or analytic (Cornish-Fisher); returns (low, high, method, exact)."""
+    n = len(columns)
+    if method != "exact" and (method == "approximate" or n * resamples > EXACT_DRAWS):
+        means = columns.mean(axis=0)
+        center = float(function(means[None, :])[0])
+        influence = (columns - means) @ _mean_gradient(function, means)
+        if method == "approximate" or well_behaved(influence, n):
+            low, high = cornish_fisher(center, influence, confidence, n)
+            label = "paired bootstrap quantiles by Cornish-Fisher from influence values"
+            return low, high, label, False
+    differences = index_bootstrap(columns, function, resamples, seed, workers)
+    low, high = _percentiles(differences, confidence)
+    return low, high, "paired bootstrap", True
+
+
+def _mean_gradient(function: MeanFunction, means: FloatArray) -> FloatArray:
+    size = len(means)
+    step = np.maximum(np.abs(means), 1e-12) * 1e-6
+    batch = np.repeat(means[None, :], 2 * size, axis=0)
+    index = np.arange(size)
+    batch[index, index] += step
+    batch[size + index, index] -= step
+    values = function(batch)
+    return np.asarray((values[:size] - values[size:]) / (2 * step), dtype=np.float64)
+
+
+def index_bootstrap(
+    columns: FloatArray,
+    function: MeanFunction,
+    resamples: int,
+    seed: int,
+    workers: int | None = None,
+) -> FloatArray:
+    """`function` of the column means of `resamples` paired resamples, drawn in blocks of at
+    most BLOCK_ELEMENTS indices, one generator per block spawned from `seed` (the result does
+    not depend on the number of threads)."""
+    from mlci.checks.stats import _available_cores
+
+    n, width = columns.shape
+    per_block = max(1, BLOCK_ELEMENTS // n)
+    starts = range(0, resamples, per_block)
+    seeds = np.random.SeedSequence(seed).spawn(len(starts))
+    differences = np.empty(resamples, dtype=np.float64)
+    contiguous = [np.ascontiguousarray(columns[:, j]) for j in range(width)]
+
+    def block(index: int) -> None:
+        start = starts[index]
+        size = min(per_block, resamples - start)
+        rng = np.random.Generator(np.random.SFC64(seeds[index]))
+        drawn = rng.integers(0, n, size=size * n, dtype=np.intp)
+        means = np.column_stack(
+            [np.take(column, drawn).reshape(size, n).sum(axis=1) / n for column in contiguous]
+        )
+        differences[start : start + size] = function(means)
+
+    threads = workers or _available_cores()
+    if threads == 1 or len(starts) == 1:
+        for index in range(len(starts)):
+            block(index)
+    else:
+        with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
+            list(pool.map(block, range(len(starts))))
+    return differences
+
+
+# --- the analytic bootstrap quantiles ----------------------------------------------------------
+
+
+SHAPE_LIMIT = 0.1
+"""Largest |skewness| and |excess kurtosis| of the resampled mean for which the analytic
+quantiles are used: the expansion's next terms are then under 0.001 standard errors. Heavier
+tails (a MAPE with targets near 0) get the exact bootstrap, however long it takes."""
+
+
+def well_behaved(influence: FloatArray, n: int, weights: FloatArray | None = None) -> bool:
+    skew, kurtosis = _shape(influence, n, weights)
+    return abs(skew) <= SHAPE_LIMIT and abs(kurtosis) <= SHAPE_LIMIT
+
+
+def _shape(influence: FloatArray, n: int, weights: FloatArray | None) -> tuple[float, float]:
+    """Skewness and excess kurtosis of the mean of n resampled influence values."""
+    w = np.full(len(influence), 1 / len(influence)) if weights is None else weights
+    centered = influence - float(w @ influence)
+    m2 = float(w @ centered**2)
+    if m2 <= 0:
+        return 0.0, 0.0
+    m3, m4 = float(w @ centered**3), float(w @ centered**4)
+    return m3 / m2**1.5 / math.sqrt(n), (m4 / m2**2 - 3) / n
+
+
+def cornish_fisher(
+    center: float,
+    influence: FloatArray,
+    confidence: float,
+    n: int,
+    weights: FloatArray | None = None,
+) -> tuple[float, float]:
+    """Quantiles `(1 -+ confidence) / 2` of `center + mean of n resampled influence values`.
+
+    The resampled mean's cumulants are exact: variance m2/n, third cumulant m3/n², fourth
+    (m4 - 3 m2²)/n³ (m_j: central moments of the influence values, weighted by `weights` when
+    the values are per cell); Cornish-Fisher's expansion to O(1/n) turns them into quantiles.
+    """
+    from scipy.special import ndtri
+
+    w = np.full(len(influence), 1 / len(influence)) if weights is None else weights
+    centered = influence - float(w @ influence)
+    m2 = float(w @ centered**2)
+    if m2 <= 0:
+        return center, center
+    se = math.sqrt(m2 / n)
+    skew, kurtosis = _shape(influence, n, weights)
+    ends = []
+    for p in ((1 - confidence) / 2, (1 + confidence) / 2):
+        z = float(ndtri(p))
+        w_z = (
+            z
+            + (z * z - 1) * skew / 6
+            + (z**3 - 3 * z) * kurtosis / 24
+            - (2 * z**3 - 5 * z) * skew * skew / 36
+        )
+        ends.append(center + se * w_z)
+    return ends[0], ends[1]
+
+
+# --- ROC AUC: DeLong ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placements:
+    """DeLong's structural components of one score against one positive/negative split."""
+
+    auc: float
+    positive: FloatArray
+    """V10: for each positive, the share of negatives it outranks (ties half)."""
+    negative: FloatArray
+    """V01: for each negative, the share of positives that outrank it (ties half)."""
+
+
+def placements(truth: NDArray[np.bool_], score: FloatArray) -> Placements | None:
+    """Placement values from mid-ranks (Sun & Xu's fast DeLong): O(n log n)."""
+    from scipy.stats import rankdata
+
+    m = int(truth.sum())
+    n = len(truth) - m
+    if m == 0 or n == 0:
+        return None
+    ranks = rankdata(score)
+    within_positive = rankdata(score[truth])
+    within_negative = rankdata(score[~truth])
+    v10 = (ranks[truth] - within_positive) / n
+    v01 = 1.0 - (ranks[~truth] - within_negative) / m
+    return Placements(auc=float(v10.mean()), positive=v10, negative=v01)
+
+
+def delong_variance(head: Placements, base: Placements) -> float:
+    """DeLong, DeLong & Clarke-Pearson (1988): Var(AUC_head - AUC_base) of two correlated
+    curves on the same examples, from the covariances of the placement values."""
+    m, n = len(head.positive), len(head.negative)
+    s10 = np.cov(np.vstack([head.positive, base.positive])) if m > 1 else np.zeros((2, 2))
+    s01 = np.cov(np.vstack([head.negative, base.negative])) if n > 1 else np.zeros((2, 2))
+    contrast = np.array([1.0, -1.0])
+    return float(contrast @ s10 @ contrast / m + contrast @ s01 @ contrast / n)
+
+
+def delong_interval(
+    paired: PairedPredictions, *, confidence: float = 0.95
+) -> PairedInterval | None:
+    """Normal interval of AUC_head - AUC_base with DeLong's variance (binary), or for several
+    classes of the one-vs-rest macro average, whose variance sums each example's structural
+    components over the classes (the binary case gives DeLong's variance exactly)."""
+    from scipy.special import ndtri
+
+    if paired.task == "binary":
+        if paired.head_score is None or paired.base_score is None or paired.positive is None:
+            return None
+        truth = paired.target == paired.positive
+        head, base = placements(truth, paired.head_score), placements(truth, paired.base_score)
+        if head is None or base is None:
+            return None
+        variance = delong_variance(head, base)
+        head_auc, base_auc = head.auc, base.auc
+        label = "DeLong's test for two correlated ROC curves"
+    else:
+        if paired.head_proba is None or paired.base_proba is None:
+            return None
+        k = len(paired.labels)
+        influence = np.zeros(paired.size)
+        head_aucs, base_aucs = [], []
+        for code in range(k):
+            truth = paired.target == code
+            head = placements(truth, paired.head_proba[:, code])
+            base = placements(truth, paired.base_proba[:, code])
+            if head is None or base is None:
+                return None
+            head_aucs.append(head.auc)
+            base_aucs.append(base.auc)
+            m, n = len(head.positive), len(head.negative)
+            # Each example's share of the class's AUC error, as in DeLong's variance.
+            influence[truth] += ((head.positive - head.auc) - (base.positive - base.auc)) / (
+                k * math.sqrt(m * (m - 1)) if m > 1 else k * m
+            )
+            influence[~truth] += ((head.negative - head.auc) - (base.negative - base.auc)) / (
+                k * math.sqrt(n * (n - 1)) if n > 1 else k * n
+            )
+        variance = float(influence @ influence)
+        head_auc, base_auc = float(np.mean(head_aucs)), float(np.mean(base_aucs))
+        label = "DeLong's structural components, one-vs-rest macro average"
+    half = float(ndtri((1 + confidence) / 2)) * math.sqrt(max(variance, 0.0))
+    difference = head_auc - base_auc
+    interval = _interval(
+        "roc_auc", paired, head_auc, base_auc, difference - half, difference + half, label
+    )
+    return _with(interval, resamples=0, seed=0, confidence=confidence)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _percentiles(values: FloatArray, confidence: float) -> tuple[float, float]:
+    alpha = 1.0 - confidence
+    low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def _interval(
+    statistic: str,
+    paired: PairedPredictions,
+    head: float,
+    base: float,
+    low: float,
+    high: float,
+    method: str,
+) -> PairedInterval:
+    return PairedInterval(
+        statistic=statistic,
+        direction=direction(statistic),
+        examples=paired.size,
+        head=head,
+        base=base,
+        difference=head - base,
+        low=low,
+        high=high,
+        confidence=0.0,
+        resamples=0,
+        seed=0,
+        method=method,
+    )
+
+
+def _with(
+    interval: PairedInterval, *, resamples: int, seed: int, confidence: float
+) -> PairedInterval:
+    from dataclasses import replace
+
+    return replace(interval, resamples=resamples, seed=seed, confidence=confidence)
+
+
+# --- the significance rule of a gate -----------------------------------------------------------
+
+
+def gate_result(
+    options: Significance,
+    statistic: str,
+    head: Predictions,
+    base: Predictions,
+    result: GateResult,
+) -> GateResult:
+    """The significance rule on a statistic that is not a mean of per-example values (F1, ROC
+    AUC, log loss, R², ...): the interval on the paired predictions, into `result`."""
+    from mlci.config import PredictionsOptions
+    from mlci.errors import InputFileError
+    from mlci.sources.prediction_pairs import pair_for_diff
+
+    section = PredictionsOptions(
+        path=options.predictions,
+        id=options.id,
+        target=options.target,
+        prediction=options.prediction,
+    )
+    paired = pair_for_diff(head, base, section)
+    found = paired_intervals(
+        paired,
+        [statistic],
+        resamples=options.resamples,
+        confidence=options.confidence,
+        seed=options.seed,
+    )
+    if statistic not in found:
+        why = {
+            "roc_auc": "needs proba_<class> columns (or a score column for a binary task) and "
+            "examples of every class",
+            "log_loss": "needs proba_<class> columns",
+            "r2": "is undefined when every target is the same",
+        }.get(statistic, f"does not apply to a {paired.task} task")
+        raise InputFileError(f"significance on {statistic}: {statistic} {why}", path=head.path)
+    interval = found[statistic]
+    worse = interval.significantly_worse(options.tolerance)
+    result.observed, result.baseline = interval.head, interval.base
+    result.details = {
+        "statistic": statistic,
+        "direction": interval.direction,
+        "examples": interval.examples,
+        "difference": interval.difference,
+        "ci_low": interval.low,
+        "ci_high": interval.high,
+        "confidence": interval.confidence,
+        "resamples": interval.resamples,
+        "seed": interval.seed,
+        "tolerance": options.tolerance,
+        "method": interval.method,
+        "head_predictions": head.label,
+        "base_predictions": base.label,
+    }
+    tolerance = f" by more than {options.tolerance:.6g}" if options.tolerance else ""
+    verdict = "significantly worse" if worse else "not significantly worse"
+    result.reason = (
+        f"{statistic} {interval.difference:+.4g}, {interval.confidence * 100:g}% CI "
+        f"[{interval.low:+.4g}, {interval.high:+.4g}]: {verdict}{tolerance}"
+    )
+    result.status = "failed" if worse else "passed"
+    return result
