@@ -383,12 +383,22 @@ class PredictionsOptions(_Section, frozen=True):
     """Slices with fewer examples are grouped into one `(other)` slice per column."""
     examples: int = 10
     """Broken examples listed (for regression: those whose absolute error grew most)."""
+    resamples: int = 10_000
+    """Bootstrap resamples of the paired confidence interval of every metric's change."""
+    confidence: float = 0.95
+    """Confidence level of those intervals."""
+    seed: int = 0
+    """Random seed: the same seed gives the same intervals."""
 
     def __post_init__(self) -> None:
         if self.min_support < 1:
             raise ValueError("predictions min_support must be at least 1")
         if self.examples < 0:
             raise ValueError("predictions examples must not be negative")
+        if self.resamples < 100:
+            raise ValueError("predictions resamples must be at least 100")
+        if not 0.5 <= self.confidence < 1:
+            raise ValueError("predictions confidence must be in [0.5, 1)")
 
 
 class ReportOptions(_Section, frozen=True):

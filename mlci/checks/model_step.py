@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from mlci.checks.check import CheckContext
     from mlci.checks.gates import PredictionsLoader
     from mlci.report.model import Report
+    from mlci.report.model_diff import ModelDiff
+    from mlci.sources.prediction_pairs import PairedPredictions
 
 
 def predictions_rule(section: PredictionsOptions) -> Significance:
@@ -50,4 +52,26 @@ def model_diff_step(
         joined = read_joined(context.config.resolve(section.join))
     paired = pair_for_diff(head, base or head, section, joined=joined, join_label=section.join)
     diff = compute_model_diff(paired, examples=section.examples, min_support=section.min_support)
-    report.model = diff if unavailable is None else head_only(diff, unavailable)
+    if unavailable is not None:
+        report.model = head_only(diff, unavailable)
+        return
+    add_intervals(diff, paired, section)
+    report.model = diff
+
+
+def add_intervals(diff: ModelDiff, paired: PairedPredictions, section: PredictionsOptions) -> None:
+    """The paired confidence interval of every metric's change (same seed, same resamples)."""
+    from mlci.checks.significance import paired_intervals
+
+    intervals = paired_intervals(
+        paired,
+        list(diff.metrics),
+        resamples=section.resamples,
+        confidence=section.confidence,
+        seed=section.seed,
+    )
+    for name, interval in intervals.items():
+        change = diff.metrics[name]
+        change.ci_low, change.ci_high = interval.low, interval.high
+        change.significant = interval.low > 0 or interval.high < 0
+    diff.confidence, diff.resamples, diff.seed = section.confidence, section.resamples, section.seed

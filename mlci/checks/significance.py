@@ -125,15 +125,13 @@ def paired_intervals(
     confusion = [s for s in wanted if s in CONFUSION_STATISTICS]
     if confusion:
         found.update(_confusion_intervals(paired, confusion, **common))  # type: ignore[arg-type]
-    for statistic in wanted:
-        if statistic in MEAN_STATISTICS:
-            interval = _mean_interval(paired, statistic, **common)  # type: ignore[arg-type]
-        elif statistic == "roc_auc":
-            interval = delong_interval(paired, confidence=confidence)
-        else:
-            continue
+    means = [s for s in wanted if s in MEAN_STATISTICS]
+    if means:
+        found.update(_mean_intervals(paired, means, **common))  # type: ignore[arg-type]
+    if "roc_auc" in wanted:
+        interval = delong_interval(paired, confidence=confidence)
         if interval is not None:
-            found[statistic] = interval
+            found["roc_auc"] = interval
     return {s: found[s] for s in wanted if s in found}
 
 
@@ -298,24 +296,60 @@ def _mean_inputs(
     return (head - base)[:, None], lambda m: m[..., 0], float(head.mean()), float(base.mean())
 
 
-def _mean_interval(
+def _mean_intervals(
     paired: PairedPredictions,
-    statistic: str,
+    statistics: list[str],
     *,
     resamples: int,
     confidence: float,
     seed: int,
     method: Method,
-) -> PairedInterval | None:
-    inputs = _mean_inputs(paired, statistic)
-    if inputs is None:
-        return None
-    columns, function, head_value, base_value = inputs
-    low, high, label, exact = mean_function_interval(
-        columns, function, resamples=resamples, confidence=confidence, seed=seed, method=method
-    )
-    interval = _interval(statistic, paired, head_value, base_value, low, high, label)
-    return _with(interval, resamples=resamples if exact else 0, seed=seed, confidence=confidence)
+) -> dict[str, PairedInterval]:
+    """Every mean-type statistic; those resampled exactly share one draw of indices."""
+    n = paired.size
+    found: dict[str, PairedInterval] = {}
+    exact: list[tuple[str, FloatArray, MeanFunction, float, float]] = []
+    for statistic in statistics:
+        inputs = _mean_inputs(paired, statistic)
+        if inputs is None:
+            continue
+        columns, function, head_value, base_value = inputs
+        if method != "exact" and (method == "approximate" or n * resamples > EXACT_DRAWS):
+            averages = columns.mean(axis=0)
+            center = float(function(averages[None, :])[0])
+            influence = (columns - averages) @ _mean_gradient(function, averages)
+            if method == "approximate" or well_behaved(influence, n):
+                low, high = cornish_fisher(center, influence, confidence, n)
+                label = "paired bootstrap quantiles by Cornish-Fisher from influence values"
+                interval = _interval(statistic, paired, head_value, base_value, low, high, label)
+                found[statistic] = _with(interval, resamples=0, seed=seed, confidence=confidence)
+                continue
+        exact.append((statistic, columns, function, head_value, base_value))
+    if exact:
+        widths = np.cumsum([0, *(columns.shape[1] for _, columns, _, _, _ in exact)])
+        functions = [function for _, _, function, _, _ in exact]
+
+        def all_differences(averages: FloatArray) -> FloatArray:
+            return np.column_stack(
+                [
+                    function(averages[..., widths[j] : widths[j + 1]])
+                    for j, function in enumerate(functions)
+                ]
+            )
+
+        combined = np.column_stack([columns for _, columns, _, _, _ in exact])
+        differences = index_bootstrap(
+            combined, all_differences, resamples, seed, outputs=len(exact)
+        )
+        for j, (statistic, _, _, head_value, base_value) in enumerate(exact):
+            low, high = _percentiles(differences[:, j], confidence)
+            interval = _interval(
+                statistic, paired, head_value, base_value, low, high, "paired bootstrap"
+            )
+            found[statistic] = _with(
+                interval, resamples=resamples, seed=seed, confidence=confidence
+            )
+    return found
 
 
 def mean_function_interval(
@@ -361,17 +395,20 @@ def index_bootstrap(
     resamples: int,
     seed: int,
     workers: int | None = None,
+    outputs: int = 0,
 ) -> FloatArray:
     """`function` of the column means of `resamples` paired resamples, drawn in blocks of at
     most BLOCK_ELEMENTS indices, one generator per block spawned from `seed` (the result does
-    not depend on the number of threads)."""
+    not depend on the number of threads). With `outputs`, `function` gives that many values per
+    resample, and the result is (resamples, outputs)."""
     from mlci.checks.stats import _available_cores
 
     n, width = columns.shape
     per_block = max(1, BLOCK_ELEMENTS // n)
     starts = range(0, resamples, per_block)
     seeds = np.random.SeedSequence(seed).spawn(len(starts))
-    differences = np.empty(resamples, dtype=np.float64)
+    shape = (resamples, outputs) if outputs else (resamples,)
+    differences = np.empty(shape, dtype=np.float64)
     contiguous = [np.ascontiguousarray(columns[:, j]) for j in range(width)]
 
     def block(index: int) -> None:

@@ -22,7 +22,7 @@ class ValueChange:
     """Lower end of the paired confidence interval of `diff` (None when not computed)."""
     ci_high: float | None = None
     significant: bool | None = None
-    """Whether the interval excludes 0 on the worse side (None when not computed)."""
+    """Whether the interval excludes 0: the change is beyond noise (None when not computed)."""
     direction: Literal["higher", "lower"] | None = None
     """Which way is better, for arrows; None when the number has no direction (support)."""
 

@@ -1,0 +1,225 @@
+"""Calibration of every significance test by simulated pull requests.
+
+    python benchmarks/calibration.py --null 2000 --power 500
+
+Each simulated pull request scores a base model and a head model on the same n = 3,000 examples.
+*No change*: the two models are exchangeable (same error rate, errors partly shared, as two
+versions of one model are); a test's false-alarm rate is how often it calls the head
+significantly worse (one-sided, nominal 2.5% at 95% confidence). *A 2-point drop*: the head is
+worse by 0.02 of the metric in expectation (2% of the value for MAE, MSE, RMSE and MAPE); power
+is how often the test says so. The drop is set per metric by bisection on a large sample.
+
+Prints the markdown table of docs/gates.md. `tests/unit/test_significance_calibration.py` runs
+the same simulations, smaller.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlci.checks.model_diff import (
+    ClassCounts,
+    confusion_metrics,
+    log_losses,
+    regression_metrics,
+    regression_sums,
+    roc_auc,
+)
+from mlci.checks.significance import paired_intervals
+from mlci.sources.prediction_pairs import PairedPredictions
+
+EXAMPLES = 3_000
+RESAMPLES = 1_000
+MULTICLASS = (
+    "accuracy",
+    "balanced_accuracy",
+    "f1_macro",
+    "f1_weighted",
+    "precision_macro",
+    "recall_macro",
+    "precision_weighted",
+    "recall_weighted",
+)
+BINARY = ("f1", "precision", "recall", "roc_auc", "log_loss")
+REGRESSION = ("mae", "mse", "rmse", "r2", "mape")
+RELATIVE = ("mae", "mse", "rmse", "mape")
+"""Error metrics whose "2-point" drop is 2% of their value."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    statistics: tuple[str, ...]
+    simulate: Callable[[np.random.Generator, float, int], PairedPredictions]
+    """(generator, damage, n) -> a pull request; damage 0 = no change."""
+
+
+def multiclass(rng: np.random.Generator, damage: float, n: int) -> PairedPredictions:
+    """3 classes (50/30/20%); the base is right on 85%; the head re-decides 10% of the examples,
+    right on them as often as the base minus `damage`."""
+    k = 3
+    truth = rng.choice(k, size=n, p=[0.5, 0.3, 0.2])
+
+    def predictions(right_rate: float, size: int, wanted: np.ndarray) -> np.ndarray:
+        right = rng.random(size) < right_rate
+        return np.where(right, wanted, (wanted + rng.integers(1, k, size)) % k)
+
+    base = predictions(0.85, n, truth)
+    head = base.copy()
+    redo = rng.random(n) < 0.10
+    head[redo] = predictions(0.85 - damage, int(redo.sum()), truth[redo])
+    if damage == 0:  # exchangeable: the base re-decides its share too
+        base[redo] = predictions(0.85, int(redo.sum()), truth[redo])
+    return PairedPredictions(
+        task="multiclass",
+        ids=np.arange(n),
+        target=truth.astype(np.intp),
+        head=head.astype(np.intp),
+        base=base.astype(np.intp),
+        labels=[0, 1, 2],
+    )
+
+
+def binary(rng: np.random.Generator, damage: float, n: int) -> PairedPredictions:
+    """30% positives; scores are a logistic of signal + shared noise + own noise; the head's
+    signal is smaller by `damage`."""
+    truth = (rng.random(n) < 0.3).astype(np.intp)
+    shared = rng.normal(0, 1.0, n)
+    probabilities = []
+    for signal in (2.0 - damage, 2.0):
+        logit = signal * (2 * truth - 1) + shared + rng.normal(0, 0.3, n) - 0.8
+        probabilities.append(1 / (1 + np.exp(-logit)))
+    head, base = probabilities
+    return PairedPredictions(
+        task="binary",
+        ids=np.arange(n),
+        target=truth,
+        head=(head > 0.5).astype(np.intp),
+        base=(base > 0.5).astype(np.intp),
+        labels=[0, 1],
+        head_proba=np.column_stack([1 - head, head]),
+        base_proba=np.column_stack([1 - base, base]),
+        head_score=head,
+        base_score=base,
+        positive=1,
+    )
+
+
+def regression(rng: np.random.Generator, damage: float, n: int) -> PairedPredictions:
+    """Targets around 10; errors share a component; the head's own errors are `1 + damage`
+    times larger."""
+    target = rng.normal(10, 3, n)
+    shared = rng.normal(0, 1.0, n)
+    head = target + shared + (1 + damage) * rng.normal(0, 0.3, n)
+    base = target + shared + rng.normal(0, 0.3, n)
+    return PairedPredictions(
+        task="regression", ids=np.arange(n), target=target, head=head, base=base
+    )
+
+
+SCENARIOS = (
+    Scenario("multiclass", MULTICLASS, multiclass),
+    Scenario("binary", BINARY, binary),
+    Scenario("regression", REGRESSION, regression),
+)
+
+
+def values(paired: PairedPredictions, statistic: str) -> tuple[float, float]:
+    """(head, base) values of a statistic on all examples."""
+    if paired.task == "regression":
+        found = [
+            regression_metrics(regression_sums(paired.target, side))[statistic][0]
+            for side in (paired.head, paired.base)
+        ]
+        return float(found[0]), float(found[1])
+    if statistic == "roc_auc":
+        assert paired.head_score is not None
+        assert paired.base_score is not None
+        truth = paired.target == paired.positive
+        head, base = roc_auc(truth, paired.head_score), roc_auc(truth, paired.base_score)
+        assert head is not None
+        assert base is not None
+        return head, base
+    if statistic == "log_loss":
+        assert paired.head_proba is not None
+        assert paired.base_proba is not None
+        return (
+            float(log_losses(paired.target, paired.head_proba).mean()),
+            float(log_losses(paired.target, paired.base_proba).mean()),
+        )
+    k = len(paired.labels)
+    positive = paired.positive if paired.task == "binary" else None
+    found = []
+    for predicted in (paired.head, paired.base):
+        matrix = np.bincount(paired.target * k + predicted, minlength=k * k).reshape(k, k)
+        found.append(float(confusion_metrics(ClassCounts.of(matrix), positive)[statistic]))
+    return found[0], found[1]
+
+
+def worsening(statistic: str, head: float, base: float) -> float:
+    """How much worse the head is, in the units of a "2-point drop"."""
+    if statistic in RELATIVE:
+        return (head - base) / base  # the relative rise of an error
+    return base - head
+
+
+def damage_for(scenario: Scenario, statistic: str, target: float = 0.02) -> float:
+    """The damage giving an expected drop of `target` (bisection on one large sample)."""
+    low, high = 0.0, 1.5
+    for _ in range(25):
+        middle = (low + high) / 2
+        paired = scenario.simulate(np.random.default_rng(12345), middle, 400_000)
+        if worsening(statistic, *values(paired, statistic)) < target:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def alarm_rates(
+    scenario: Scenario, simulations: int, damage: float, statistics: tuple[str, ...], seed: int
+) -> dict[str, float]:
+    """The share of simulated pull requests each test calls significantly worse."""
+    alarms = dict.fromkeys(statistics, 0)
+    rng = np.random.default_rng(seed)
+    for index in range(simulations):
+        paired = scenario.simulate(rng, damage, EXAMPLES)
+        found = paired_intervals(paired, list(statistics), resamples=RESAMPLES, seed=index)
+        for statistic in statistics:
+            alarms[statistic] += found[statistic].significantly_worse()
+    return {statistic: count / simulations for statistic, count in alarms.items()}
+
+
+def calibration(null: int, power: int) -> list[tuple[str, str, float, float]]:
+    """(scenario, statistic, false-alarm rate, power) of every test."""
+    rows = []
+    for scenario in SCENARIOS:
+        false_alarms = alarm_rates(scenario, null, 0.0, scenario.statistics, seed=1)
+        for statistic in scenario.statistics:
+            damage = damage_for(scenario, statistic)
+            caught = alarm_rates(scenario, power, damage, (statistic,), seed=2)[statistic]
+            rows.append((scenario.name, statistic, false_alarms[statistic], caught))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--null", type=int, default=2000, help="no-change pull requests")
+    parser.add_argument("--power", type=int, default=500, help="2-point-drop pull requests")
+    args = parser.parse_args()
+    print(
+        f"{EXAMPLES:,} paired examples, {RESAMPLES:,} resamples, 95% confidence; {args.null} "
+        f"no-change and {args.power} 2-point-drop pull requests per test\n"
+    )
+    print("| task | statistic | false alarms (nominal 2.5%) | power, 2-point drop |")
+    print("| --- | --- | ---: | ---: |")
+    for task, statistic, alarms, caught in calibration(args.null, args.power):
+        print(f"| {task} | `{statistic}` | {alarms * 100:.1f}% | {caught * 100:.0f}% |")
+
+
+if __name__ == "__main__":
+    main()
