@@ -235,6 +235,13 @@ def compute_model_diff(
     return diff
 
 
+def predictions_metrics(paired: PairedPredictions) -> dict[str, float]:
+    """The head's metrics alone (`mlci evaluate --predictions`): the model diff's numbers,
+    which equal scikit-learn's."""
+    diff = compute_model_diff(paired, examples=0)
+    return {name: change.new for name, change in diff.metrics.items() if change.new is not None}
+
+
 def head_only(diff: ModelDiff, reason: str) -> ModelDiff:
     """The diff of the head against itself turned into the head's numbers alone: no base side,
     nothing changed, and `notes` says why."""
