@@ -1,0 +1,44 @@
+"""Every significance test is calibrated, measured by simulated pull requests (the small version
+of benchmarks/calibration.py, whose full run is the table in docs/gates.md).
+
+No-change pull requests: the share called significantly worse must not exceed the nominal
+one-sided 2.5% by more than the simulation's own noise (two binomial standard errors). A
+2-point drop on 3,000 paired examples must be caught at least 80% of the time. Seeds are
+fixed: the outcome is the same on every run.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from calibration import SCENARIOS, Scenario, alarm_rates, damage_for  # noqa: E402
+
+NOMINAL = 0.025
+NULL_SIMULATIONS = 200
+POWER_SIMULATIONS = 40
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.name)
+def test_no_change_rarely_looks_significantly_worse(scenario: Scenario) -> None:
+    rates = alarm_rates(scenario, NULL_SIMULATIONS, 0.0, scenario.statistics, seed=1)
+    allowed = NOMINAL + 2 * math.sqrt(NOMINAL * (1 - NOMINAL) / NULL_SIMULATIONS)
+    assert all(rate <= allowed for rate in rates.values()), rates
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.name)
+def test_a_two_point_drop_is_caught(scenario: Scenario) -> None:
+    caught = {}
+    for statistic in scenario.statistics:
+        damage = damage_for(scenario, statistic)
+        caught[statistic] = alarm_rates(scenario, POWER_SIMULATIONS, damage, (statistic,), 2)[
+            statistic
+        ]
+    assert all(rate >= 0.8 for rate in caught.values()), caught
