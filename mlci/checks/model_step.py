@@ -56,7 +56,21 @@ def model_diff_step(
         report.model = head_only(diff, unavailable)
         return
     add_intervals(diff, paired, section)
+    if report.diff is not None:
+        diff.aliases = metric_aliases([change.name for change in report.diff.metrics], diff)
     report.model = diff
+
+
+def metric_aliases(names: list[str], diff: ModelDiff) -> dict[str, str]:
+    """Which metric-file metrics the model diff measures, under its own name."""
+    from mlci.checks.stats import statistic_for
+
+    found = {}
+    for name in names:
+        key = name if name in diff.metrics else statistic_for(name)
+        if key is not None and key in diff.metrics and key != name:
+            found[name] = key
+    return found
 
 
 def add_intervals(diff: ModelDiff, paired: PairedPredictions, section: PredictionsOptions) -> None:

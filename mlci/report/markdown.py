@@ -24,6 +24,7 @@ from mlci.report.markdown_text import (
     markdown_table,
     shorten,
 )
+from mlci.report.model_tables import metric_intervals
 from mlci.report.tables import (
     MISSING,
     SMALL_SAMPLE,
@@ -370,10 +371,11 @@ def _metric_sections(view: ReportView, report: Report, precision: int, rows: int
 
     prefix = ["File", "Metric"] if with_path else ["Metric"]
     first = len(prefix)
+    intervals = metric_intervals(report.model, [c.name for c in changed], precision)
     table = Table(
         title="Metrics",
-        headers=[*prefix, base, head, "Change", ""],
-        align_right={first, first + 1, first + 2},
+        headers=[*prefix, base, head, "Change", *intervals.headers, ""],
+        align_right={first, first + 1, first + 2, first + 3},
     )
     for change in changed:
         table.rows.append(
@@ -382,6 +384,7 @@ def _metric_sections(view: ReportView, report: Report, precision: int, rows: int
                 format_value(change.old, precision),
                 format_value(change.new, precision),
                 _change_cell(change, precision),
+                *intervals.cells(change.name),
                 Safe(VERDICTS.get(change.verdict, "")),
             ]
         )

@@ -119,6 +119,9 @@ class ModelDiff:
     min_support: int | None = None
     notes: list[str] = field(default_factory=list)
     """What a reader should know: slices grouped, metrics left out and why."""
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Metrics of the metric files that are the model diff's under another name
+    (`test_accuracy` -> `accuracy`): the metrics table shows their paired interval."""
 
 
 def model_diff_to_dict(model: ModelDiff) -> dict[str, Any]:

@@ -264,3 +264,28 @@ def model_tables(
         if table is not None:
             tables.append(table)
     return tables
+
+
+@dataclass
+class MetricIntervals:
+    """The paired intervals of the model diff, for the metrics table of the metric files: one
+    more column when any metric there is one the model diff measured."""
+
+    found: dict[str, str]
+    headers: list[str]
+
+    def cells(self, name: str) -> list[str]:
+        return [self.found.get(name, MISSING)] if self.headers else []
+
+
+def metric_intervals(model: ModelDiff | None, names: list[str], precision: int) -> MetricIntervals:
+    """`accuracy`, `test_accuracy`, `val_f1_macro`, ... matched to the model diff's metrics."""
+    if model is None or model.confidence is None:
+        return MetricIntervals({}, [])
+    found = {}
+    for name in names:
+        change = model.metrics.get(model.aliases.get(name, name))
+        if change is not None and change.ci_low is not None:
+            found[name] = interval_cell(change, precision)
+    headers = [f"{model.confidence * 100:g}% CI (paired)"] if found else []
+    return MetricIntervals(found, headers)

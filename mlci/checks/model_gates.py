@@ -1,4 +1,7 @@
-"""Gates on slices (`slices: true` or a list of slice columns on a gate): every rule of the gate
+"""Gates and the model diff: the diff's metrics as a source of gate metrics, gates on slices,
+and a failed threshold told apart from noise.
+
+Gates on slices (`slices: true` or a list of slice columns on a gate): every rule of the gate
 applied to every slice of the model diff, one result per rule naming the worst slice.
 
 A slice's value of the metric is the model diff's (`report.model.slices`), head against base on
@@ -15,6 +18,9 @@ import msgspec
 
 from mlci.checks.gates import RULES, GateError, gate_direction, iter_gate_results
 from mlci.sources.metrics import MetricSet
+
+MODEL_FILE = "predictions"
+"""How the gates name the model diff's metrics as a metrics "file"."""
 
 if TYPE_CHECKING:
     from mlci.config import Gate
@@ -139,3 +145,74 @@ def _where(row: SliceChange) -> str:
     if row.grouped:
         return f"{row.column}=(other: {len(row.grouped)} values)"
     return f"{row.column}={row.value}"
+
+
+# --- the model diff's metrics as gate metrics --------------------------------------------------
+
+
+def with_model_metrics(
+    metrics: MetricSet | None, model: ModelDiff | None, side: str
+) -> MetricSet | None:
+    """`metrics` plus the model diff's metrics (`side`: `new` for the head, `old` for the base)
+    that no metrics file defines, under the file name `predictions`: a gate on `f1_macro` then
+    needs no metrics file."""
+    if model is None:
+        return metrics
+    values = {
+        name: getattr(change, side)
+        for name, change in model.metrics.items()
+        if getattr(change, side) is not None
+    }
+    if not values:
+        return metrics
+    if metrics is None:
+        if side == "old":
+            return None  # no baseline at all: the model diff alone does not make one
+        metrics = MetricSet(label="predictions")
+    defined = metrics.names()
+    extra = {name: value for name, value in values.items() if name not in defined}
+    if not extra:
+        return metrics
+    return MetricSet(label=metrics.label, data={**metrics.data, MODEL_FILE: extra})
+
+
+# --- a failed threshold within noise -----------------------------------------------------------
+
+
+def note_noise(results: list[GateResult], model: ModelDiff | None) -> None:
+    """Next to every failed threshold rule whose metric's change is within noise (a passing
+    significance rule on it, or the model diff's interval containing 0), say so."""
+    from mlci.checks.stats import statistic_for
+
+    passing = {
+        result.metric: result
+        for result in results
+        if result.rule == "significance" and result.status == "passed"
+    }
+    for result in results:
+        if result.status not in ("failed", "warned") or result.rule == "significance":
+            continue
+        if result.rule.endswith("(slices)"):
+            continue
+        note = None
+        significance = passing.get(result.metric)
+        if significance is not None:
+            details = significance.details
+            note = (
+                f"the significance rule finds the change within noise "
+                f"({details.get('confidence', 0.95) * 100:g}% CI "
+                f"[{details.get('ci_low', 0):+.4g}, {details.get('ci_high', 0):+.4g}])"
+            )
+        elif model is not None:
+            name = result.metric if result.metric in model.metrics else statistic_for(result.metric)
+            change = model.metrics.get(name or "")
+            if change is not None and change.significant is False and change.ci_low is not None:
+                assert change.ci_high is not None
+                confidence = (model.confidence or 0.95) * 100
+                note = (
+                    f"the change is within noise on the paired predictions ({confidence:g}% CI "
+                    f"[{change.ci_low:+.4g}, {change.ci_high:+.4g}])"
+                )
+        if note is not None:
+            result.reason += f"; {note}"
+            result.details["within_noise"] = True
