@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from calibration import SCENARIOS, Scenario, alarm_rates, damage_for  # noqa: E402
+from calibration import SCENARIOS, Scenario, alarm_rates, damage_for
 
 NOMINAL = 0.025
 NULL_SIMULATIONS = 200

@@ -60,9 +60,11 @@ def binary_pair(n: int, seed: int, head_signal: float, base_signal: float) -> Pa
 def test_delong_equals_its_definition_and_sklearn_auc() -> None:
     paired = binary_pair(700, seed=4, head_signal=1.0, base_signal=0.8)
     truth = paired.target == 1
-    assert paired.head_score is not None and paired.base_score is not None
+    assert paired.head_score is not None
+    assert paired.base_score is not None
     head, base = placements(truth, paired.head_score), placements(truth, paired.base_score)
-    assert head is not None and base is not None
+    assert head is not None
+    assert base is not None
     assert head.auc == pytest.approx(metrics.roc_auc_score(truth, paired.head_score), abs=1e-12)
     assert base.auc == pytest.approx(metrics.roc_auc_score(truth, paired.base_score), abs=1e-12)
     expected = delong_by_definition(truth, paired.head_score, paired.base_score)
@@ -129,7 +131,9 @@ def regression_pair(n: int, seed: int) -> PairedPredictions:
     shared = rng.standard_t(5, n)
     head = target + shared + 0.5 * rng.standard_t(5, n)
     base = target + shared + 0.55 * rng.standard_t(5, n)
-    return PairedPredictions(task="regression", ids=np.arange(n), target=target, head=head, base=base)
+    return PairedPredictions(
+        task="regression", ids=np.arange(n), target=target, head=head, base=base
+    )
 
 
 @pytest.mark.parametrize("statistic", ["mae", "mse", "rmse", "r2", "mape"])
@@ -142,7 +146,8 @@ def test_analytic_quantiles_match_the_bootstrap_they_replace(statistic: str) -> 
     assert abs(analytic.low - exact.low) < 0.1 * se, (analytic, exact)
     assert abs(analytic.high - exact.high) < 0.1 * se, (analytic, exact)
     assert analytic.difference == exact.difference
-    assert analytic.resamples == 0 and exact.resamples == 10_000
+    assert analytic.resamples == 0
+    assert exact.resamples == 10_000
 
 
 def test_analytic_quantiles_over_joint_cells_match_the_multinomial_bootstrap() -> None:
