@@ -90,8 +90,11 @@ def evaluate(
     output_format: str,
     log_to_mlflow: bool,
 ) -> int:
-    """Score a saved scikit-learn model on a data file with scikit-learn's metrics, or score a
-    predictions file written by any framework (`--predictions FILE` without `--model`).
+    """Score a scikit-learn model, or a predictions file written by any framework.
+
+    With `--model` and `--data`: the model's predictions on the data, scored with
+    scikit-learn's metrics. With `--predictions FILE` and no `--model`: the predictions in the
+    file (id, target, prediction, optional proba_<class> columns), no code loaded.
 
     Classification: accuracy, balanced_accuracy, precision/recall/f1 (macro and weighted), and
     roc_auc (one-vs-rest macro) and log_loss when the model has predict_proba (or the file has

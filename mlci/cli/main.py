@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "evaluate": (
         "mlci.cli.evaluate:evaluate",
-        "Score a saved scikit-learn model on a data file with scikit-learn's metrics.",
+        "Score a scikit-learn model, or a predictions file written by any framework.",
     ),
     "gate": (
         "mlci.cli.gate:gate",
