@@ -293,3 +293,47 @@ def test_help_warns_that_unpickling_runs_code(mlci: Invoker) -> None:
     result.stdout = " ".join(result.stdout.split())
     assert "Loading it runs code from the file: load only files you trust." in result.stdout
     assert "WARNING: a pickle or joblib file can run any code when it is loaded." in result.stdout
+
+
+def test_a_predictions_file_without_a_model_gets_the_same_metrics(
+    mlci: Invoker, tmp_path: Path, iris: pd.DataFrame
+) -> None:
+    """Any framework's predictions: the metrics equal those of the model path (scikit-learn's)."""
+    model = LogisticRegression(max_iter=500).fit(iris[FEATURES], iris["species"])
+    joblib.dump(model, tmp_path / "model.joblib")
+    common = ["--target", "species", "--id", "sample", "--format", "json"]
+    from_model = mlci(
+        "evaluate", "--model", "model.joblib", "--data", "iris.csv", "--predictions",
+        "preds.csv", *common, cwd=tmp_path,
+    )  # fmt: skip
+    assert from_model.exit_code == 0, from_model.stderr
+    (tmp_path / "scored.jsonl").write_text(
+        pd.read_csv(tmp_path / "preds.csv")
+        .rename(columns={"id": "sample", "target": "species", "prediction": "label"})
+        .to_json(orient="records", lines=True)
+    )
+    alone = mlci(
+        "evaluate", "--predictions", "scored.jsonl", "--prediction", "label", *common,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert alone.exit_code == 0, alone.stderr
+    expected, found = json.loads(from_model.stdout), json.loads(alone.stdout)
+    assert set(found) == set(expected)
+    for name, value in expected.items():
+        assert found[name] == pytest.approx(value, rel=1e-9), name  # probabilities via CSV
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Error: give --model PATH --data FILE, or --predictions FILE"),
+        (["--predictions", "p.csv", "--data", "iris.csv"], "Error: --data needs --model"),
+        (["--model", "model.joblib"], "Error: --model needs --data FILE to score it on"),
+    ],
+)
+def test_evaluate_needs_a_model_and_data_or_a_predictions_file(
+    mlci: Invoker, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = mlci("evaluate", "--target", "species", *args, cwd=tmp_path)
+    assert result.exit_code == 2
+    assert message in result.stderr
