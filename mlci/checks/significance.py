@@ -6,7 +6,10 @@ Three ways, chosen by the metric and the size of the work (docs/gates.md, "Metho
   F1: macro, weighted, binary): a resample changes them only through how many drawn examples
   fall in each joint (target, base prediction, head prediction) cell, and those counts are
   Multinomial(n, cell shares) — the exact distribution of an index bootstrap, drawn at the cost
-  of the non-empty cells instead of the examples. One draw serves every metric.
+  of the non-empty cells instead of the examples. One draw serves every metric. Each cell where
+  the models disagree, and its mirror, gets a pseudo-count of 0.5 (`SMOOTHING`): with few
+  disagreements the plain bootstrap is too sure (3-5% false alarms instead of 2.5% in
+  benchmarks/calibration.py).
 - **Means and smooth functions of means** (MAE, MSE, RMSE, log loss, MAPE, R²): the paired index
   bootstrap, in blocks on a few threads, as `mlci.checks.stats` does.
 - **ROC AUC**: DeLong's test for two correlated ROC curves (placement values from mid-ranks,
@@ -157,7 +160,8 @@ def _confusion_intervals(
         joint = (1 * k + right_base) * k + right_head
     else:
         joint = (paired.target * k + paired.base) * k + paired.head
-    cells, counts = np.unique(joint, return_counts=True)
+    cells, observed = np.unique(joint, return_counts=True)
+    cells, counts = _smoothed(cells, observed.astype(np.float64), k)
     truth, base, head = cells // (k * k), (cells // k) % k, cells % k
     positive = paired.positive if paired.task == "binary" else None
     one_hot = np.eye(k)
@@ -179,7 +183,7 @@ def _confusion_intervals(
         return {s: sides[0][s] - sides[1][s] for s in statistics}
 
     point_head, point_base = _point_values(paired, statistics)
-    shares = counts / n
+    shares = counts / counts.sum()
     exact = method == "exact" or (method == "auto" and len(cells) * resamples <= EXACT_CELL_DRAWS)
     gradients: dict[str, FloatArray] = {}
     if not exact:
@@ -213,6 +217,28 @@ def _confusion_intervals(
         s: _with(results[s], resamples=resamples if exact else 0, seed=seed, confidence=confidence)
         for s in statistics
     }
+
+
+SMOOTHING = 0.5
+"""Pseudo-count added to every cell where the two models disagree and to its mirror (head and
+base swapped), as Agresti & Min (2005) add 0.5 to the cells of a paired 2x2 table: with few
+disagreements the plain bootstrap is too sure of the difference."""
+
+
+def _smoothed(
+    cells: NDArray[np.int64], counts: FloatArray, k: int
+) -> tuple[NDArray[np.int64], FloatArray]:
+    if SMOOTHING == 0:
+        return cells, counts
+    truth, base, head = cells // (k * k), (cells // k) % k, cells % k
+    discordant = base != head
+    mirrors = (truth[discordant] * k + head[discordant]) * k + base[discordant]
+    every = np.union1d(cells, mirrors)
+    found = np.zeros(len(every))
+    found[np.searchsorted(every, cells)] = counts
+    found[np.searchsorted(every, cells[discordant])] += SMOOTHING
+    found[np.searchsorted(every, mirrors)] += SMOOTHING
+    return every, found
 
 
 def _point_values(
