@@ -242,6 +242,19 @@ def predictions_metrics(paired: PairedPredictions) -> dict[str, float]:
     return {name: change.new for name, change in diff.metrics.items() if change.new is not None}
 
 
+def metric_aliases(names: list[str], diff: ModelDiff) -> dict[str, str]:
+    """Which metric-file metrics the model diff measures under its own name (`test_accuracy`
+    -> `accuracy`)."""
+    from mlci.checks.stats import statistic_for
+
+    found = {}
+    for name in names:
+        key = name if name in diff.metrics else statistic_for(name)
+        if key is not None and key in diff.metrics and key != name:
+            found[name] = key
+    return found
+
+
 def head_only(diff: ModelDiff, reason: str) -> ModelDiff:
     """The diff of the head against itself turned into the head's numbers alone: no base side,
     nothing changed, and `notes` says why."""

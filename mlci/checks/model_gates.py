@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from mlci.checks.gates import RULES, GateError, gate_direction, iter_gate_results
+from mlci.checks.gates import GateError, gate_direction, iter_gate_results
+from mlci.config import RULES
 from mlci.sources.metrics import MetricSet
 
 MODEL_FILE = "predictions"

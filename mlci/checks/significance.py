@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,22 +45,29 @@ from mlci.checks.model_diff import (
     direction_of,
     log_losses,
 )
+from mlci.checks.resampling import (
+    BLOCK_ELEMENTS,
+    EXACT_DRAWS,
+    FloatArray,
+    MeanFunction,
+    Method,
+    cornish_fisher,
+    index_bootstrap,
+    mean_gradient,
+    percentiles,
+    well_behaved,
+)
 
 if TYPE_CHECKING:
     from mlci.config import Significance
     from mlci.report.model import GateResult
+    from mlci.report.model_diff import ModelDiff
     from mlci.sources.prediction_pairs import PairedPredictions
     from mlci.sources.predictions import Predictions
 
-FloatArray = NDArray[np.float64]
-Method = Literal["auto", "exact", "approximate"]
-EXACT_DRAWS = 50_000_000
-"""Index draws (examples x resamples) above which means use the analytic bootstrap quantiles
-(about 0.3 s of exact resampling on 2 cores)."""
 EXACT_CELL_DRAWS = 3_000_000
 """Multinomial draws (non-empty cells x resamples) above which confusion-matrix metrics use the
 analytic bootstrap quantiles (about 0.3 s)."""
-BLOCK_ELEMENTS = 1 << 22
 CONFUSION_STATISTICS = (*CONFUSION_METRICS, *BINARY_METRICS, "error_rate")
 MEAN_STATISTICS = ("mae", "mse", "rmse", "r2", "mape", "log_loss")
 STATISTICS = (*CONFUSION_STATISTICS, "roc_auc", *MEAN_STATISTICS)
@@ -203,7 +209,7 @@ def _confusion_intervals(
                 differences[name][start : start + size] = values
         label = "exact multinomial bootstrap over the joint (target, base, head) cells"
         for s in statistics:
-            low, high = _percentiles(differences[s], confidence)
+            low, high = percentiles(differences[s], confidence)
             results[s] = _interval(s, paired, point_head[s], point_base[s], low, high, label)
     else:
         label = "bootstrap quantiles by Cornish-Fisher from influence values over joint cells"
@@ -273,9 +279,6 @@ def _gradients(
 
 
 # --- means and smooth functions of means -------------------------------------------------------
-
-MeanFunction = Callable[[FloatArray], FloatArray]
-"""Resampled means (..., p) -> the difference head - base."""
 
 
 def _mean_inputs(
@@ -350,7 +353,7 @@ def _mean_intervals(
         if method != "exact" and (method == "approximate" or n * resamples > EXACT_DRAWS):
             averages = columns.mean(axis=0)
             center = float(function(averages[None, :])[0])
-            influence = (columns - averages) @ _mean_gradient(function, averages)
+            influence = (columns - averages) @ mean_gradient(function, averages)
             if method == "approximate" or well_behaved(influence, n):
                 low, high = cornish_fisher(center, influence, confidence, n)
                 label = "paired bootstrap quantiles by Cornish-Fisher from influence values"
@@ -375,7 +378,7 @@ def _mean_intervals(
             combined, all_differences, resamples, seed, outputs=len(exact)
         )
         for j, (statistic, _, _, head_value, base_value) in enumerate(exact):
-            low, high = _percentiles(differences[:, j], confidence)
+            low, high = percentiles(differences[:, j], confidence)
             interval = _interval(
                 statistic, paired, head_value, base_value, low, high, "paired bootstrap"
             )
@@ -383,145 +386,6 @@ def _mean_intervals(
                 interval, resamples=resamples, seed=seed, confidence=confidence
             )
     return found
-
-
-def mean_function_interval(
-    columns: FloatArray,
-    function: MeanFunction,
-    *,
-    resamples: int,
-    confidence: float,
-    seed: int,
-    method: Method = "auto",
-    workers: int | None = None,
-) -> tuple[float, float, str, bool]:
-    """Interval of `function(column means)` over paired resamples of the rows of `columns`:
-    exact (indices drawn) or analytic (Cornish-Fisher); returns (low, high, method, exact)."""
-    n = len(columns)
-    if method != "exact" and (method == "approximate" or n * resamples > EXACT_DRAWS):
-        means = columns.mean(axis=0)
-        center = float(function(means[None, :])[0])
-        influence = (columns - means) @ _mean_gradient(function, means)
-        if method == "approximate" or well_behaved(influence, n):
-            low, high = cornish_fisher(center, influence, confidence, n)
-            label = "paired bootstrap quantiles by Cornish-Fisher from influence values"
-            return low, high, label, False
-    differences = index_bootstrap(columns, function, resamples, seed, workers)
-    low, high = _percentiles(differences, confidence)
-    return low, high, "paired bootstrap", True
-
-
-def _mean_gradient(function: MeanFunction, means: FloatArray) -> FloatArray:
-    size = len(means)
-    step = np.maximum(np.abs(means), 1e-12) * 1e-6
-    batch = np.repeat(means[None, :], 2 * size, axis=0)
-    index = np.arange(size)
-    batch[index, index] += step
-    batch[size + index, index] -= step
-    values = function(batch)
-    return np.asarray((values[:size] - values[size:]) / (2 * step), dtype=np.float64)
-
-
-def index_bootstrap(
-    columns: FloatArray,
-    function: MeanFunction,
-    resamples: int,
-    seed: int,
-    workers: int | None = None,
-    outputs: int = 0,
-) -> FloatArray:
-    """`function` of the column means of `resamples` paired resamples, drawn in blocks of at
-    most BLOCK_ELEMENTS indices, one generator per block spawned from `seed` (the result does
-    not depend on the number of threads). With `outputs`, `function` gives that many values per
-    resample, and the result is (resamples, outputs)."""
-    from mlci.checks.stats import _available_cores
-
-    n, width = columns.shape
-    per_block = max(1, BLOCK_ELEMENTS // n)
-    starts = range(0, resamples, per_block)
-    seeds = np.random.SeedSequence(seed).spawn(len(starts))
-    shape = (resamples, outputs) if outputs else (resamples,)
-    differences = np.empty(shape, dtype=np.float64)
-    contiguous = [np.ascontiguousarray(columns[:, j]) for j in range(width)]
-
-    def block(index: int) -> None:
-        start = starts[index]
-        size = min(per_block, resamples - start)
-        rng = np.random.Generator(np.random.SFC64(seeds[index]))
-        drawn = rng.integers(0, n, size=size * n, dtype=np.intp)
-        means = np.column_stack(
-            [np.take(column, drawn).reshape(size, n).sum(axis=1) / n for column in contiguous]
-        )
-        differences[start : start + size] = function(means)
-
-    threads = workers or _available_cores()
-    if threads == 1 or len(starts) == 1:
-        for index in range(len(starts)):
-            block(index)
-    else:
-        with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
-            list(pool.map(block, range(len(starts))))
-    return differences
-
-
-# --- the analytic bootstrap quantiles ----------------------------------------------------------
-
-
-SHAPE_LIMIT = 0.1
-"""Largest |skewness| and |excess kurtosis| of the resampled mean for which the analytic
-quantiles are used: the expansion's next terms are then under 0.001 standard errors. Heavier
-tails (a MAPE with targets near 0) get the exact bootstrap, however long it takes."""
-
-
-def well_behaved(influence: FloatArray, n: int, weights: FloatArray | None = None) -> bool:
-    skew, kurtosis = _shape(influence, n, weights)
-    return abs(skew) <= SHAPE_LIMIT and abs(kurtosis) <= SHAPE_LIMIT
-
-
-def _shape(influence: FloatArray, n: int, weights: FloatArray | None) -> tuple[float, float]:
-    """Skewness and excess kurtosis of the mean of n resampled influence values."""
-    w = np.full(len(influence), 1 / len(influence)) if weights is None else weights
-    centered = influence - float(w @ influence)
-    m2 = float(w @ centered**2)
-    if m2 <= 0:
-        return 0.0, 0.0
-    m3, m4 = float(w @ centered**3), float(w @ centered**4)
-    return m3 / m2**1.5 / math.sqrt(n), (m4 / m2**2 - 3) / n
-
-
-def cornish_fisher(
-    center: float,
-    influence: FloatArray,
-    confidence: float,
-    n: int,
-    weights: FloatArray | None = None,
-) -> tuple[float, float]:
-    """Quantiles `(1 -+ confidence) / 2` of `center + mean of n resampled influence values`.
-
-    The resampled mean's cumulants are exact: variance m2/n, third cumulant m3/n², fourth
-    (m4 - 3 m2²)/n³ (m_j: central moments of the influence values, weighted by `weights` when
-    the values are per cell); Cornish-Fisher's expansion to O(1/n) turns them into quantiles.
-    """
-    from scipy.special import ndtri
-
-    w = np.full(len(influence), 1 / len(influence)) if weights is None else weights
-    centered = influence - float(w @ influence)
-    m2 = float(w @ centered**2)
-    if m2 <= 0:
-        return center, center
-    se = math.sqrt(m2 / n)
-    skew, kurtosis = _shape(influence, n, weights)
-    ends = []
-    for p in ((1 - confidence) / 2, (1 + confidence) / 2):
-        z = float(ndtri(p))
-        w_z = (
-            z
-            + (z * z - 1) * skew / 6
-            + (z**3 - 3 * z) * kurtosis / 24
-            - (2 * z**3 - 5 * z) * skew * skew / 36
-        )
-        ends.append(center + se * w_z)
-    return ends[0], ends[1]
 
 
 # --- ROC AUC: DeLong ---------------------------------------------------------------------------
@@ -616,12 +480,6 @@ def delong_interval(
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _percentiles(values: FloatArray, confidence: float) -> tuple[float, float]:
-    alpha = 1.0 - confidence
-    low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
 
 
 def _interval(
@@ -721,3 +579,18 @@ def gate_result(
     )
     result.status = "failed" if worse else "passed"
     return result
+
+
+def add_intervals(
+    diff: ModelDiff, paired: PairedPredictions, *, resamples: int, confidence: float, seed: int
+) -> None:
+    """The paired confidence interval of every metric's change in `diff` (same seed, same
+    resamples for all)."""
+    intervals = paired_intervals(
+        paired, list(diff.metrics), resamples=resamples, confidence=confidence, seed=seed
+    )
+    for name, interval in intervals.items():
+        change = diff.metrics[name]
+        change.ci_low, change.ci_high = interval.low, interval.high
+        change.significant = interval.low > 0 or interval.high < 0
+    diff.confidence, diff.resamples, diff.seed = confidence, resamples, seed

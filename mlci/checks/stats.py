@@ -204,7 +204,7 @@ def paired_bootstrap(
         alpha = 1.0 - confidence
         low, high = np.quantile(differences, [alpha / 2, 1 - alpha / 2])
     else:
-        from mlci.checks.significance import mean_function_interval
+        from mlci.checks.resampling import mean_function_interval
 
         # Exact while it is quick; beyond, the same bootstrap's quantiles computed analytically
         # (mlci/checks/significance.py says how, and how close).

@@ -30,6 +30,8 @@ def gate(state: CliState, base: str | None, output_format: str | None, output: P
     if not config.config.gates:
         click.echo(f"mlci: no gates in {config.path}: nothing to evaluate", err=True)
         return 0
-    report = run_check(CheckContext(config=config, base_override=base), ["gates"])
+    # The model diff first when there are paired predictions: gates read its metrics and slices.
+    steps = ["model", "gates"] if config.config.predictions is not None else ["gates"]
+    report = run_check(CheckContext(config=config, base_override=base), steps)
     emit_report(report, config, output_format, output)
     return report.exit_code

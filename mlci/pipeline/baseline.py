@@ -21,6 +21,7 @@ from mlci.sources.metrics import FileSource, Kind, MetricSet, load_metrics
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
+    from mlci.config import Significance
     from mlci.integrations.mlflow import Tracking
     from mlci.integrations.mlflow_baseline import BaselineRun
     from mlci.sources.predictions import Predictions
@@ -223,3 +224,33 @@ class MlflowRunBaseline:
             if downloaded is None:
                 raise BaselineUnavailable("the baseline MLflow run logged no predictions")
             return read_predictions(downloaded, label="predictions of the MLflow baseline")
+
+
+@dataclass
+class BaselinePredictions:
+    """Loads paired predictions (significance rules, the model diff): the head from the work
+    tree, the base from `base_predictions` when given, else from the baseline; each file once."""
+
+    config: ConfigFile
+    baseline: Baseline
+    _cache: dict[tuple[str, str], Predictions] = field(default_factory=dict)
+
+    def __call__(self, options: Significance) -> tuple[Predictions, Predictions]:
+        from mlci.sources.predictions import read_predictions
+
+        config = self.config
+        key = ("head", options.predictions)
+        if key not in self._cache:
+            self._cache[key] = read_predictions(
+                config.resolve(options.predictions), label=options.predictions
+            )
+        head = self._cache[key]
+        base_key = ("base", options.base_predictions or options.predictions)
+        if base_key not in self._cache:
+            if options.base_predictions:
+                self._cache[base_key] = read_predictions(
+                    config.resolve(options.base_predictions), label=options.base_predictions
+                )
+            else:
+                self._cache[base_key] = self.baseline.predictions(options.predictions)
+        return head, self._cache[base_key]

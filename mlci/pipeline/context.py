@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 
 from mlci.checks.direction import Direction, infer_direction
 from mlci.config_file import DEFAULT_REMOTE, ConfigFile
-from mlci.pipeline.baseline import Baseline, choose_baseline
+from mlci.pipeline.baseline import Baseline, BaselinePredictions, choose_baseline
 from mlci.sources.git import BaseRevision, Git, default_base
 from mlci.sources.metrics import FileSource, Kind, MetricSet, load_metrics
 
 if TYPE_CHECKING:  # the config model is loaded only when there is a config
     from mlci.checks.validate import Progress
-    from mlci.config import Config
+    from mlci.config import Config, Significance
+    from mlci.sources.predictions import Predictions
 
 
 @dataclass
@@ -40,6 +41,7 @@ class CheckContext:
     _git: Git | None = field(default=None, init=False, repr=False)
     _base: BaseRevision | None = field(default=None, init=False, repr=False)
     _baseline: Baseline | None = field(default=None, init=False, repr=False)
+    _predictions: BaselinePredictions | None = field(default=None, init=False, repr=False)
     _metrics: dict[tuple[str, Kind], MetricSet] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -108,6 +110,13 @@ class CheckContext:
         if self._baseline is None:
             self._baseline = choose_baseline(self)
         return self._baseline
+
+    def predictions(self, options: Significance) -> tuple[Predictions, Predictions]:
+        """Head and base predictions of a significance rule or the `predictions:` section, each
+        file read once for every step; raises BaselineUnavailable without base predictions."""
+        if self._predictions is None:
+            self._predictions = BaselinePredictions(self.config, self.baseline)
+        return self._predictions(options)
 
     def base_metrics(self, kind: Kind = "metrics") -> MetricSet:
         return self.baseline.metrics(kind)

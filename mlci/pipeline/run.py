@@ -10,7 +10,7 @@ from typing import Protocol
 
 from mlci.errors import MlciError
 from mlci.pipeline.context import CheckContext
-from mlci.pipeline.steps import datasets, diff, dvc, gates, log, train
+from mlci.pipeline.steps import datasets, diff, dvc, gates, log, model, train
 from mlci.report.model import Problem, Report
 
 
@@ -27,6 +27,7 @@ STEPS: dict[str, Step] = {
     "train": train.run,
     "datasets": datasets.run,
     "diff": diff.run,
+    "model": model.run,
     "gates": gates.run,
     "dvc": dvc.run,
     "log": log.run,

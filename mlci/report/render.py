@@ -18,7 +18,7 @@ def render_text(report: Report, options: RenderOptions) -> str:
         lines.append(f"compared with: {report.base}")
     lines.extend(train_lines(report.train))
     body = "\n".join(lines) + "\n"
-    for table in report_tables(report, options.precision):
+    for table in with_model_tables(report, report_tables(report, options.precision), options):
         body += "\n" + (rich_table(table, options.width) if options.color else plain_table(table))
     for project in report.projects:
         if project.report is not None:
@@ -103,3 +103,19 @@ EXTENSIONS = {
     ".html": "html",
     ".htm": "html",
 }
+
+
+def with_model_tables(report: Report, tables: list[Table], options: RenderOptions) -> list[Table]:
+    """The model diff's tables after the metrics (before DVC's data changes and input errors)."""
+    if report.model is None:
+        return tables
+    from mlci.report.model_tables import model_tables
+
+    found = []
+    for section in model_tables(report.model, options.precision):
+        if section.notes:
+            section.table.title += " (" + "; ".join(section.notes) + ")"
+        found.append(section.table)
+    later = ("Data changes (DVC)", "Input errors")
+    at = next((i for i, table in enumerate(tables) if table.title in later), len(tables))
+    return [*tables[:at], *found, *tables[at:]]

@@ -397,13 +397,6 @@ def report_tables(report: Report, precision: int = 5) -> list[Table]:
                     with_change=False,
                 )
             )
-    if report.model is not None:
-        from mlci.report.model_tables import model_tables
-
-        for section in model_tables(report.model, precision):
-            tables.append(section.table)
-            if section.notes:
-                section.table.title += " (" + "; ".join(section.notes) + ")"
     if report.data_changes:
         tables.append(data_change_table(report.data_changes))
     if report.problems:
