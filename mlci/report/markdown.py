@@ -292,7 +292,7 @@ def _count_phrases(report: Report, counts: dict[str, dict[str, int]]) -> list[st
         keys = ("regressed", "improved", "changed", "added", "removed", "unchanged")
         parts = [f"{metrics[key]} {key}" for key in keys if metrics[key]]
         phrases.append("metrics: " + (", ".join(parts) if parts else "none"))
-    if report.model is not None and report.model.examples.paired < SMALL_SAMPLE:
+    if report.model is not None and 0 < report.model.examples.paired < SMALL_SAMPLE:
         phrases.append(f"{report.model.examples.paired} paired examples")
     if report.problems:
         count = len(report.problems)

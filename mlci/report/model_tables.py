@@ -73,7 +73,9 @@ def metrics_table(model: ModelDiff, precision: int) -> ModelTable:
         headers.append(f"{model.confidence * 100:g}% CI")
     headers.append("")
     table = Table(
-        title=f"Model metrics ({_examples(model.examples.paired)} paired examples)",
+        title=f"Model metrics ({_examples(model.examples.paired)} paired examples)"
+        if model.examples.paired
+        else f"Model metrics ({_examples(model.examples.head)} examples, no base predictions)",
         headers=headers,
         align_right={1, 2, 3, 4} if with_ci else {1, 2, 3},
     )
@@ -132,7 +134,7 @@ def per_class_table(model: ModelDiff, precision: int, limit: int | None = None) 
 
 def _pair(change: ValueChange, precision: int) -> str:
     old, new = format_value(change.old, precision), format_value(change.new, precision)
-    return new if old == new else f"{old} → {new}"
+    return new if old == new or change.old is None else f"{old} → {new}"
 
 
 def confusion_table(model: ModelDiff, limit: int = MATRIX_CLASSES) -> ModelTable | None:

@@ -77,7 +77,7 @@ def headline(report: Report) -> str:
             if metrics[k]
         ]
         parts.append("metrics " + (", ".join(moved) if moved else "unchanged"))
-    if report.model is not None and report.model.examples.paired < SMALL_SAMPLE:
+    if report.model is not None and 0 < report.model.examples.paired < SMALL_SAMPLE:
         parts.append(f"{report.model.examples.paired} paired examples")
     if report.problems:
         parts.append(f"{len(report.problems)} input error{'s' if len(report.problems) > 1 else ''}")
