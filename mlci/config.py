@@ -508,8 +508,9 @@ class Config(_Section, frozen=True):
             for item in getattr(self, key):
                 if not item.strip() or Path(item).is_absolute() or ".." in Path(item).parts:
                     raise ValueError(f"{key} must be paths inside the repository, not {item!r}")
+        self._gates_with_predictions()
 
-    def __post_init__(self) -> None:
+    def _gates_with_predictions(self) -> None:
         for index, gate in enumerate(self.gates):
             if gate.significance is not None and not gate.significance.predictions:
                 if self.predictions is None:
