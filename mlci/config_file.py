@@ -52,7 +52,9 @@ class ConfigFile:
 
     @property
     def root(self) -> Path:
-        return self.path.parent if self.path else Path.cwd()
+        """The config file's directory; without one, the project holding the current
+        directory (its DVC repository, else its git repository), as DVC finds it."""
+        return self.path.parent if self.path else find_project_root(Path.cwd())
 
     def resolve(self, relative: str) -> Path:
         return self.root / relative
@@ -72,3 +74,17 @@ def find_config(start: Path) -> Path | None:
         if (directory / ".git").exists() or directory.parent == directory:
             return None
         directory = directory.parent
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest directory up from `start` holding `.dvc/`, else the git top level (`.git`),
+    else `start` itself."""
+    directory = start.resolve()
+    top: Path | None = None
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".dvc").is_dir():
+            return candidate
+        if (candidate / ".git").exists():
+            top = candidate
+            break
+    return top or start

@@ -57,11 +57,16 @@ def check(
     """
     from mlci.cli.output import emit_html, emit_report
     from mlci.cli.progress import progress_bar
+    from mlci.config_file import find_project_root
     from mlci.pipeline.context import CheckContext
     from mlci.pipeline.run import run_check
 
-    # A DVC repository needs no mlci.yaml: metrics and params come from its dvc.yaml.
-    config = state.config(required=not (Path.cwd() / "dvc.yaml").is_file())
+    # A DVC repository needs no mlci.yaml, from any of its directories: metrics and params
+    # come from its dvc.yaml files.
+    project = find_project_root(Path.cwd())
+    config = state.config(
+        required=not ((project / ".dvc").is_dir() or (project / "dvc.yaml").is_file())
+    )
     with progress_bar() as progress:
         if all_projects or changed:
             from mlci.pipeline.projects import check_projects

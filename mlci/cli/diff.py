@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlci.cli.state import CliState, pass_state
 from mlci.config_file import DEFAULT_PRECISION, ConfigFile
+
+if TYPE_CHECKING:
+    from mlci.sources.metrics import MetricSet
 
 
 @click.command()
@@ -62,11 +69,20 @@ def diff(
 
     chosen = "json" if as_json else "markdown" if as_md else output_format or "text"
     config = state.config(required=False)
+    cwd = Path.cwd()
     context = CheckContext(
-        config=config, base_override=a_rev, head_override=b_rev, targets=targets or None
+        config=config,
+        base_override=a_rev,
+        head_override=b_rev,
+        targets=tuple(_from_cwd(target, cwd, config.root) for target in targets) or None,
     )
     kind: Kind = "params" if params else "metrics"
     old, new = context.base_metrics(kind), context.head_metrics(kind)
+    for side in (old, new):
+        for missing in side.unavailable:
+            click.echo(f"mlci: warning: {missing.message(side.label)}; {missing.hint}", err=True)
+    if cwd.resolve() != config.root.resolve():  # paths as DVC prints them: from where you are
+        old, new = _relative_to(old, cwd, config.root), _relative_to(new, cwd, config.root)
     if chosen == "json":
         click.echo(json.dumps(dvc_diff(old, new, with_unchanged=show_all)))
         return 0
@@ -92,6 +108,17 @@ def diff(
 
         click.echo(plain_table(table).split("\n", 1)[1], nl=False)
     return 0
+
+
+def _from_cwd(target: str, cwd: Path, root: Path) -> str:
+    return Path(os.path.relpath((cwd / target).resolve(), root.resolve())).as_posix()
+
+
+def _relative_to(metrics: MetricSet, cwd: Path, root: Path) -> MetricSet:
+    def shown(path: str) -> str:
+        return Path(os.path.relpath((root / path).resolve(), cwd.resolve())).as_posix()
+
+    return replace(metrics, data={shown(path): value for path, value in metrics.data.items()})
 
 
 def _precision(config: ConfigFile) -> int:

@@ -136,5 +136,6 @@ class CheckContext:
 
     def has_metrics(self) -> bool:
         source = self.source
-        dvc_yaml = (source.root / "dvc.yaml").is_file() and source.dvc is not False
-        return bool(source.files or source.params or dvc_yaml)
+        root = source.root
+        dvc = (root / "dvc.yaml").is_file() or (root / ".dvc").is_dir()
+        return bool(source.files or source.params or (dvc and source.dvc is not False))

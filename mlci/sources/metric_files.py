@@ -96,29 +96,59 @@ def parse_metrics_text(text: bytes, path: str, where: str = "") -> Any:
 
     `where` names the revision for error messages ("" for the work tree).
     """
+    value = load_text(text, path, where, kind="metrics")
+    try:
+        extracted = extract_metrics(value) or {}
+    except RecursionError:
+        at = f" at {where}" if where else ""
+        raise InputFileError(f"metrics file is nested too deeply to read{at}", path=path) from None
+    _refuse_huge_integers(extracted, path, where)
+    return extracted
+
+
+def parse_params_text(text: bytes, path: str, where: str = "", *, raw: bool = False) -> Any:
+    """Parse one params file the way `dvc params diff` shows it: every value kept, lists as
+    Python prints them (DVC's `format_dict`). `raw`: the values as loaded (for `vars:`)."""
+    value = load_text(text, path, where, kind="params")
+    if raw:
+        return value
+    try:
+        return format_params(value)
+    except RecursionError:
+        at = f" at {where}" if where else ""
+        raise InputFileError(f"params file is nested too deeply to read{at}", path=path) from None
+
+
+def format_params(value: Any) -> Any:
+    """DVC's `format_dict`: lists become their Python `str()`, mappings are kept nested."""
+    if isinstance(value, dict):
+        return {key: format_params(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return str(value)
+    return value
+
+
+def load_text(text: bytes, path: str, where: str = "", *, kind: str = "metrics") -> Any:
+    """A JSON, TOML or YAML (any other extension) file's content as loaded, {} when empty."""
     suffix = path.rsplit("/", 1)[-1]
     suffix = suffix[suffix.rfind(".") :].lower() if "." in suffix else ""
     try:
         decoded = text.decode("utf-8")
         if suffix == ".json":
-            value = json.loads(decoded) or {}
-        elif suffix == ".toml":
-            value = _toml().loads(decoded)
-        else:
-            value = yaml.load(decoded, Loader=Yaml12Loader) or {}
-        extracted = extract_metrics(value) or {}
+            return json.loads(decoded) or {}
+        if suffix == ".toml":
+            return _toml().loads(decoded)
+        return yaml.load(decoded, Loader=Yaml12Loader) or {}
     except RecursionError:
         at = f" at {where}" if where else ""
-        raise InputFileError(f"metrics file is nested too deeply to read{at}", path=path) from None
+        raise InputFileError(f"{kind} file is nested too deeply to read{at}", path=path) from None
     except (ValueError, yaml.YAMLError) as exc:
         at = f" at {where}" if where else ""
-        kind = {".json": "JSON", ".toml": "TOML"}.get(suffix, "YAML")
+        syntax = {".json": "JSON", ".toml": "TOML"}.get(suffix, "YAML")
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputFileError(
-            f"metrics file does not parse as {kind}{at}: {detail}", path=path
+            f"{kind} file does not parse as {syntax}{at}: {detail}", path=path
         ) from None
-    _refuse_huge_integers(extracted, path, where)
-    return extracted
 
 
 def _refuse_huge_integers(value: Any, path: str, where: str) -> None:

@@ -1,16 +1,35 @@
 """`load_metrics(source, rev) -> MetricSet`: metrics (or params) from files in the work tree,
-files at a git revision, or files declared in dvc.yaml."""
+files at a git revision, or files declared in the repository's dvc.yaml files.
+
+What `dvc metrics show` / `dvc params show` read, without DVC: every dvc.yaml of the repository
+(interpolated), the whole default params.yaml, and files inside DVC-cached outputs read from the
+local DVC cache by the hash dvc.lock records at that revision.
+"""
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mlci.errors import InputFileError
-from mlci.sources.dvc_yaml import DvcDeclarations, parse_dvc_yaml
+from mlci.errors import GitError, InputFileError
+from mlci.sources.dvc_cache import (
+    DvcCache,
+    Unavailable,
+    containing,
+    outputs_in,
+    read_through_dvc,
+)
+from mlci.sources.dvc_yaml import DEFAULT_PARAMS, DvcDeclarations, is_dvc_yaml, parse_dvc_yaml
 from mlci.sources.git import Git
-from mlci.sources.metric_files import Scalar, flatten, parse_metrics_text
+from mlci.sources.metric_files import (
+    Scalar,
+    flatten,
+    format_params,
+    parse_metrics_text,
+    parse_params_text,
+)
 
 Kind = Literal["metrics", "params"]
 WORKSPACE = "workspace"
@@ -23,6 +42,8 @@ class MetricSet:
     label: str
     data: dict[str, Any] = field(default_factory=dict)
     """Path -> nested mapping or scalar; a path absent here was absent on this side."""
+    unavailable: list[Unavailable] = field(default_factory=list)
+    """Files inside DVC outputs whose content is not on this machine (`dvc pull`)."""
 
     def flat(self) -> dict[str, dict[str, Scalar]]:
         return {path: flatten(value) for path, value in self.data.items()}
@@ -41,45 +62,167 @@ class MetricSet:
 
 @dataclass(frozen=True)
 class FileSource:
-    """Metric or param files, relative to `root`, plus those declared in `root`/dvc.yaml."""
+    """Metric or param files, relative to `root`, plus those the dvc.yaml files under `root`
+    declare (`root` is then the DVC repository's root)."""
 
     root: Path
     files: tuple[str, ...] = ()
     params: tuple[str, ...] = ()
     dvc: bool | None = None
-    """Read dvc.yaml declarations: True, False, or None for "when dvc.yaml exists"."""
-    params_keys: dict[str, list[str] | None] = field(default_factory=dict, compare=False)
+    """Read dvc.yaml declarations: True, False, or None for "when the repository uses DVC"."""
 
 
 def load_metrics(
     source: FileSource, rev: str | None, *, git: Git | None = None, kind: Kind = "metrics"
 ) -> MetricSet:
-    """Metrics (or params) at `rev` (None: the work tree). Missing files are simply absent."""
+    """Metrics (or params) at `rev` (None: the work tree). Missing files are simply absent;
+    files inside DVC outputs that cannot be read are listed in `unavailable`."""
+    if rev is not None and git is None:
+        raise InputFileError(f"reading files at {rev} needs a git repository")
+    tree = _Tree(source.root, rev, git)
     where = rev or ""
-    if rev is None:
-        declared = _declared(source, _read_worktree(source.root, "dvc.yaml"), where)
-        paths = _paths(source, declared, kind)
-        contents = {path: _read_worktree(source.root, path) for path in paths}
-        label = WORKSPACE
-    else:
-        if git is None:
-            raise InputFileError(f"reading files at {rev} needs a git repository")
-        dvc_file = git.relative(source.root / "dvc.yaml")
-        declared = _declared(source, git.read_files(rev, [dvc_file])[dvc_file], where)
-        paths = _paths(source, declared, kind)
-        located = {path: git.relative(source.root / path) for path in paths}
-        raw = git.read_files(rev, located.values())
-        contents = {path: raw[located[path]] for path in paths}
-        label = rev
-    data: dict[str, Any] = {}
+    declared = _declared(source, tree, where)
+    explicit = source.files if kind == "metrics" else source.params
+    wanted: dict[str, list[str] | None] = dict.fromkeys(explicit)
+    tracked: dict[str, dict[str, Any]] = {}
+    if declared is not None:
+        if kind == "metrics":
+            wanted.update((path, None) for path in declared.metrics if path not in wanted)
+        else:
+            for path, keys in declared.params.items():
+                if path not in wanted or wanted[path] is not None:
+                    wanted[path] = keys
+            wanted[DEFAULT_PARAMS] = None  # `dvc params diff` shows all of it
+            tracked = dict(declared.tracked)
+    contents = tree.read_many(list(wanted))
+    result = MetricSet(label=rev or WORKSPACE)
+    missing = [path for path, content in contents.items() if content is None]
+    if missing and (declared is not None or tree.uses_dvc()):
+        _read_from_dvc(tree, declared or DvcDeclarations(), missing, contents, result, kind)
     for path, content in contents.items():
         if content is None:
             continue
-        value = parse_metrics_text(content, path, where)
-        if kind == "params":
-            value = _select_keys(value, declared.params.get(path) if declared else None)
-        data[path] = value
-    return MetricSet(label=label, data=data)
+        if kind == "metrics":
+            result.data[path] = parse_metrics_text(content, path, where)
+        else:
+            value = parse_params_text(content, path, where)
+            result.data[path] = _select_keys(value, wanted[path])
+    for path, values in tracked.items():
+        if path not in result.data and path not in wanted:
+            result.data[path] = format_params(values)
+    return result
+
+
+def _read_from_dvc(
+    tree: _Tree,
+    declared: DvcDeclarations,
+    missing: list[str],
+    contents: dict[str, bytes | None],
+    result: MetricSet,
+    kind: Kind,
+) -> None:
+    """Files absent from git (or the work tree) that are inside a DVC output: from the cache."""
+    locks = tree.read_many(tree.lock_files())
+    outputs = outputs_in(
+        {path: text for path, text in locks.items() if text is not None}, declared.stage_dirs
+    )
+    if not outputs:
+        return
+    cache = DvcCache(tree.root)
+    for path in missing:
+        if kind == "params" and path == DEFAULT_PARAMS and path not in declared.params:
+            continue
+        output = containing(outputs, path)
+        if output is None:
+            continue
+        content = cache.read(output, path)
+        if content is None:
+            content = read_through_dvc(tree.root, path, tree.rev)
+        if content is None:
+            result.unavailable.append(Unavailable(path, output.path))
+        contents[path] = content
+
+
+class _Tree:
+    """The files of the repository under `root` at `rev` (None: the work tree)."""
+
+    def __init__(self, root: Path, rev: str | None, git: Git | None) -> None:
+        self.root = root
+        self.rev = rev
+        self._git = git
+        self._listing: list[str] | None = None
+
+    @property
+    def git(self) -> Git | None:
+        if self._git is None and self.rev is None:
+            self._git = Git(self.root)
+        return self._git
+
+    def read(self, path: str) -> bytes | None:
+        return self.read_many([path])[path]
+
+    def read_many(self, paths: list[str]) -> dict[str, bytes | None]:
+        if self.rev is None:
+            return {path: _read_worktree(self.root, path) for path in paths}
+        assert self._git is not None
+        located = {path: self._git.relative(self.root / path) for path in paths}
+        raw = self._git.read_files(self.rev, located.values())
+        return {path: raw[located[path]] for path in paths}
+
+    def listing(self) -> list[str]:
+        """Every file under `root`, relative to it (git-tracked at `rev`; in the work tree also
+        untracked ones that git does not ignore). Without git: only the top dvc.yaml."""
+        if self._listing is None:
+            self._listing = self._list()
+        return self._listing
+
+    def _list(self) -> list[str]:
+        git = self.git
+        try:
+            if git is None:
+                raise GitError("no git")
+            prefix = git.relative(self.root)
+            prefix = "" if prefix == "." else prefix + "/"
+            if self.rev is None:
+                out = git.run(
+                    "-C", str(git.toplevel), "ls-files", "-z", "--cached", "--others",
+                    "--exclude-standard", "--", prefix or ".",
+                )  # fmt: skip
+            else:
+                args = ["ls-tree", "-r", "-z", "--name-only", "--full-tree", self.rev]
+                out = git.run(*args, *(["--", prefix] if prefix else []))
+        except GitError:
+            return ["dvc.yaml"] if (self.root / "dvc.yaml").is_file() else []
+        listed = dict.fromkeys(path for path in out.decode().split("\0") if path)
+        return [path[len(prefix) :] for path in listed if path.startswith(prefix)]
+
+    def dvc_yamls(self) -> list[str]:
+        found = [path for path in self.listing() if is_dvc_yaml(path)]
+        return sorted(found, key=lambda path: (path.count("/"), path))
+
+    def lock_files(self) -> list[str]:
+        return [
+            path
+            for path in self.listing()
+            if posixpath.basename(path) == "dvc.lock"
+            or (path.endswith(".dvc") and posixpath.basename(path) != ".dvc")
+        ]
+
+    def uses_dvc(self) -> bool:
+        if self.rev is None and (self.root / ".dvc").is_dir():
+            return True
+        return any(is_dvc_yaml(path) or path.startswith(".dvc/config") for path in self.listing())
+
+
+def _declared(source: FileSource, tree: _Tree, where: str) -> DvcDeclarations | None:
+    if source.dvc is False or not tree.uses_dvc():
+        return None
+    declared = DvcDeclarations()
+    for path in tree.dvc_yamls():
+        text = tree.read(path)
+        if text is not None:
+            declared.merge(parse_dvc_yaml(text, path, where, tree.read))
+    return declared
 
 
 MAX_METRICS_BYTES = 256 * 2**20
@@ -113,20 +256,6 @@ def _read_worktree(root: Path, path: str) -> bytes | None:
             f"metrics file is larger than {MAX_METRICS_BYTES // 2**20} MiB", path=path
         )
     return data
-
-
-def _declared(source: FileSource, dvc_yaml: bytes | None, where: str) -> DvcDeclarations | None:
-    if source.dvc is False or dvc_yaml is None:
-        return None
-    return parse_dvc_yaml(dvc_yaml, "dvc.yaml", where)
-
-
-def _paths(source: FileSource, declared: DvcDeclarations | None, kind: Kind) -> list[str]:
-    explicit = source.files if kind == "metrics" else source.params
-    from_dvc: list[str] = []
-    if declared is not None:
-        from_dvc = declared.metrics if kind == "metrics" else list(declared.params)
-    return list(dict.fromkeys([*explicit, *from_dvc]))
 
 
 def _select_keys(value: Any, keys: list[str] | None) -> Any:
