@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,28 +90,29 @@ def containing(outputs: Iterable[CachedOutput], path: str) -> CachedOutput | Non
 
 
 class DvcCache:
-    """The local cache of the DVC repository at `root` (`cache.dir` from .dvc/config)."""
+    """The local cache of the DVC repository at `root` (`cache.dir` from .dvc/config), and,
+    when the `dvc` extra is installed and a default remote is configured, that remote."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.directory = _cache_dir(root)
+        self._remote: ReadObject | None = None
+        self._remote_tried = False
 
     def read(self, output: CachedOutput, path: str) -> bytes | None:
         """`path` inside `output` from the local cache; None when the cache lacks it."""
-        if output.md5.endswith(".dir"):
-            listing = self._object(output.md5, output.legacy)
-            if listing is None:
-                return None
-            relative = path[len(output.path) :].lstrip("/")
-            try:
-                entries = json.loads(listing)
-            except ValueError:
-                return None
-            for entry in entries if isinstance(entries, list) else []:
-                if isinstance(entry, dict) and entry.get("relpath") == relative:
-                    return self._object(str(entry.get("md5")), output.legacy)
+        return _read_output(output, path, self._object)
+
+    def read_remote(self, output: CachedOutput, path: str) -> bytes | None:
+        """The same from the default DVC remote of the work tree's config (where every
+        revision's objects are once pushed); None when it cannot be read."""
+        if not self._remote_tried:
+            self._remote_tried = True
+            if _config(self.root).get("core", {}).get("remote"):
+                self._remote = _remote_objects(self.root)
+        if self._remote is None:
             return None
-        return self._object(output.md5, output.legacy) if path == output.path else None
+        return _read_output(output, path, self._remote)
 
     def _object(self, md5: str, legacy: bool) -> bytes | None:
         if len(md5) < 3:
@@ -127,21 +128,50 @@ class DvcCache:
         return None
 
 
-def read_through_dvc(root: Path, path: str, rev: str | None) -> bytes | None:
-    """`path` at `rev` through DVC's API, which also reads the default remote; None when DVC
-    is not installed, no remote is configured, or it cannot be read."""
-    if not _config(root).get("core", {}).get("remote"):
+ReadObject = Callable[[str, bool], "bytes | None"]
+
+
+def _read_output(output: CachedOutput, path: str, read_object: ReadObject) -> bytes | None:
+    if not output.md5.endswith(".dir"):
+        return read_object(output.md5, output.legacy) if path == output.path else None
+    listing = read_object(output.md5, output.legacy)
+    if listing is None:
         return None
+    relative = path[len(output.path) :].lstrip("/")
     try:
-        import dvc.api
+        entries = json.loads(listing)
+    except ValueError:
+        return None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("relpath") == relative:
+            return read_object(str(entry.get("md5")), output.legacy)
+    return None
+
+
+def _remote_objects(root: Path) -> ReadObject | None:
+    """Objects of the default remote through DVC (extra `mlci[dvc]`); None without it."""
+    try:
+        from dvc.repo import Repo
     except ImportError:
         return None
     try:
-        with dvc.api.open(path, repo=str(root), rev=rev, mode="rb") as handle:
-            content: bytes = handle.read()
-            return content
-    except Exception:  # DVC's errors: missing on the remote, no credentials, ...
+        repo = Repo(str(root))
+    except Exception:  # not a DVC repository after all
         return None
+    stores: dict[bool, Any] = {}
+
+    def read_object(md5: str, legacy: bool) -> bytes | None:
+        try:
+            if legacy not in stores:
+                hash_name = "md5-dos2unix" if legacy else "md5"
+                stores[legacy] = repo.cloud.get_remote_odb(command="fetch", hash_name=hash_name)
+            store = stores[legacy]
+            content: bytes = store.fs.cat_file(store.oid_to_path(md5))
+        except Exception:  # DVC's errors: no such remote, missing there, no credentials, ...
+            return None
+        return content
+
+    return read_object
 
 
 def _outputs(entries: Any, directory: str, source: str) -> list[CachedOutput]:

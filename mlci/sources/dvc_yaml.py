@@ -218,7 +218,7 @@ class _Resolver:
     ) -> Iterator[tuple[_Context, dict[str, Any]]]:
         """A stage's definitions: one, or one per `foreach` item / `matrix` combination."""
         if "foreach" in stage:
-            items = self.resolve(stage["foreach"], context)
+            items = self.resolve(stage["foreach"], context, track=True)
             body = stage.get("do") or {}
             pairs: Iterator[tuple[Any, Any]] = (
                 iter(items.items())
@@ -231,7 +231,7 @@ class _Resolver:
                 local.sources.update({"item": None, "key": None})
                 yield local, body if isinstance(body, dict) else {}
         elif "matrix" in stage:
-            matrix = self.resolve(stage["matrix"], context)
+            matrix = self.resolve(stage["matrix"], context, track=True)
             if not isinstance(matrix, dict):
                 return
             names = list(matrix)
@@ -289,9 +289,9 @@ class _Resolver:
                 value = _MISSING
             if value is _MISSING:
                 raise InputFileError(
-                    f"dvc.yaml: `${{{inner}}}` is not defined{self.where} (in params.yaml or vars)",
+                    f"`${{{inner}}}` is not defined{self.where}",
                     path=self.path,
-                    hint="`dvc repro` fails the same way: define it in params.yaml or vars",
+                    hint="define it in params.yaml or `vars:` (`dvc repro` fails the same way)",
                 )
         source = context.sources.get(parts[0])
         if track and source is not None:
@@ -307,6 +307,9 @@ def _leaves(key: str, value: Any) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for name, item in value.items():
             yield from _leaves(f"{key}.{name}", item)
+    elif isinstance(value, list):  # DVC tracks each item: `splits.0`, `splits.1`
+        for index, item in enumerate(value):
+            yield from _leaves(f"{key}.{index}", item)
     else:
         yield key, value
 

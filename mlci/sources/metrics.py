@@ -19,7 +19,6 @@ from mlci.sources.dvc_cache import (
     Unavailable,
     containing,
     outputs_in,
-    read_through_dvc,
 )
 from mlci.sources.dvc_yaml import DEFAULT_PARAMS, DvcDeclarations, is_dvc_yaml, parse_dvc_yaml
 from mlci.sources.git import Git
@@ -137,7 +136,7 @@ def _read_from_dvc(
             continue
         content = cache.read(output, path)
         if content is None:
-            content = read_through_dvc(tree.root, path, tree.rev)
+            content = cache.read_remote(output, path)
         if content is None:
             result.unavailable.append(Unavailable(path, output.path))
         contents[path] = content
