@@ -11,10 +11,15 @@ import json
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlci.errors import InputFileError, MlciError
+
+if TYPE_CHECKING:
+    from mlci.sources.dvc_yaml import DvcDeclarations
 
 DATA_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl")
 METRIC_SUFFIXES = (".json", ".yaml", ".yml", ".toml")
@@ -73,6 +78,12 @@ class FoundMetrics:
 
 
 @dataclass
+class FoundPredictions:
+    path: str
+    """A per-example predictions file with the columns the significance gate reads."""
+
+
+@dataclass
 class StarterFile:
     path: str
     """Relative to the repository root."""
@@ -89,6 +100,24 @@ class Starter:
     train_command: str | None
     extras: list[str]
     files: list[StarterFile] = field(default_factory=list)
+    dvc: bool = False
+    """A DVC project: metrics and params come from its dvc.yaml files."""
+    params: list[str] = field(default_factory=list)
+    """Params files for `metrics.params` (params.yaml outside DVC projects)."""
+    predictions: FoundPredictions | None = None
+    requirements: str | None = None
+    """The requirements file the workflow installs before training."""
+    dvc_remote: str | None = None
+    """The scheme of the default DVC remote (s3, gs, azure, ...), when one is configured."""
+    calls_mlci: bool = False
+    """Training runs `mlci evaluate`, so mlci is installed before training."""
+    notes: list[str] = field(default_factory=list)
+    """What the user should know (metrics that could not be read, ...)."""
+
+    @property
+    def remote_secrets(self) -> tuple[str, ...]:
+        """The secrets the workflow passes to `dvc pull` for this repository's remote."""
+        return DVC_REMOTE_SECRETS.get(self.dvc_remote or "", ()) if self.dvc else ()
 
 
 def plan_starter(
@@ -99,20 +128,43 @@ def plan_starter(
     train_command: str | None = None,
 ) -> Starter:
     """Everything `mlci init` would write in `root`, without writing it."""
-    datasets = [FoundDataset(path) for path in find_data_files(root)]
+    from mlci.sources.metrics import dvc_declarations
+
+    declared = dvc_declarations(root)
+    datasets = [FoundDataset(path) for path in find_data_files(root, declared)]
     if infer_schemas:
         taken: set[str] = set()
         for dataset in datasets:
             _attach_schema(root, dataset, taken)
-    metrics = find_metric_files(root)
-    gates = suggest_gates(metrics)
+    notes: list[str] = []
+    metrics = find_metric_files(root, declared, notes)
+    predictions = find_predictions(root, declared)
+    gates = suggest_gates(metrics, predictions)
     command = train_command if train_command is not None else guess_train_command(root)
     extras = []
-    if datasets:
+    requirements = find_requirements(root)
+    training_calls_mlci = calls_mlci(root) and not _installs_mlci(root, requirements)
+    if training_calls_mlci:
+        extras.append("sklearn")  # `mlci evaluate`; it brings mlci[data] too
+    elif datasets or (predictions and any("significance:" in gate for gate in gates)):
         extras.append("data")
-    if (root / "dvc.yaml").is_file():
+    if declared is not None:
         extras.append("dvc")
-    starter = Starter(root, datasets, metrics, gates, command or None, extras)
+    starter = Starter(
+        root,
+        datasets,
+        metrics,
+        gates,
+        command or None,
+        extras,
+        dvc=declared is not None,
+        params=["params.yaml"] if declared is None and (root / "params.yaml").is_file() else [],
+        predictions=predictions,
+        requirements=requirements,
+        dvc_remote=dvc_remote_scheme(root) if declared is not None else None,
+        calls_mlci=training_calls_mlci,
+        notes=notes,
+    )
     starter.files.append(StarterFile("mlci.yaml", render_config(starter)))
     for dataset in datasets:
         if dataset.schema and dataset.schema_text is not None:
@@ -142,80 +194,206 @@ def write_starter(starter: Starter, *, force: bool = False) -> list[Path]:
     return targets
 
 
-def find_data_files(root: Path) -> list[str]:
-    """Data files in the repository, those under a `data`-like directory first."""
+def find_data_files(root: Path, declared: DvcDeclarations | None = None) -> list[str]:
+    """Data files in the repository: never what a DVC stage produces; what stages read first,
+    then those under a `data`-like directory."""
+    outs = declared.outs if declared else []
+    deps = declared.deps if declared else []
     found = [
         path
         for path in _walk(root)
-        if _data_suffix(path) and "prediction" not in path.rsplit("/", 1)[-1].lower()
+        if _data_suffix(path)
+        and "prediction" not in path.rsplit("/", 1)[-1].lower()
+        and not _under(path, outs)
     ]
-    found.sort(key=lambda path: (not _in_data_dir(path), path.count("/"), path))
+    found.sort(
+        key=lambda path: (not _under(path, deps), not _in_data_dir(path), path.count("/"), path)
+    )
     return found[:MAX_DATASETS]
 
 
-def find_metric_files(root: Path) -> list[FoundMetrics]:
-    """Metric files declared in dvc.yaml, then those named like metrics."""
+def find_metric_files(
+    root: Path, declared: DvcDeclarations | None = None, notes: list[str] | None = None
+) -> list[FoundMetrics]:
+    """Metric files the dvc.yaml files declare (read as `dvc metrics show` reads them, from the
+    DVC cache when they are inside an output), then other files named like metrics."""
     from mlci.sources.metric_files import flatten, parse_metrics_text
 
-    declared: list[str] = []
-    dvc_yaml = root / "dvc.yaml"
-    if dvc_yaml.is_file():
-        from mlci.sources.dvc_yaml import parse_dvc_yaml
+    found: list[FoundMetrics] = []
+    if declared is not None:
+        from mlci.sources.metrics import FileSource, load_metrics
 
-        declared = parse_dvc_yaml(dvc_yaml.read_bytes(), "dvc.yaml").metrics
+        current = load_metrics(FileSource(root), None)
+        for missing in current.unavailable:
+            if notes is not None:
+                notes.append(f"{missing.message(current.label)}: {missing.hint}")
+        for path in declared.metrics:
+            entry = FoundMetrics(path, from_dvc=True)
+            entry.values = _numbers(flatten(current.data.get(path, {})))
+            found.append(entry)
+    taken = set(declared.metrics if declared else []) | set(declared.outs if declared else [])
     named = [
         path
         for path in _walk(root)
         if path.lower().endswith(METRIC_SUFFIXES)
         and METRIC_NAME.search(path.rsplit("/", 1)[-1])
         and path.rsplit("/", 1)[-1] not in NOT_METRICS
-        and path not in declared
+        and path not in taken
+        and not (declared and _under(path, declared.outs))
     ]
-    found: list[FoundMetrics] = []
-    for path in [*declared, *sorted(named, key=lambda p: (p.count("/"), p))]:
-        entry = FoundMetrics(path, from_dvc=path in declared)
-        file = root / path
-        if file.is_file():
-            try:
-                values = flatten(parse_metrics_text(file.read_bytes(), path))
-            except MlciError:
-                if not entry.from_dvc:
-                    continue  # named like metrics but not a metrics file
-                values = {}
-            entry.values = {
-                name: float(value)
-                for name, value in values.items()
-                if isinstance(value, int | float) and not isinstance(value, bool) and name
-            }
-            if not entry.values and not entry.from_dvc:
-                continue
-        found.append(entry)
+    for path in sorted(named, key=lambda p: (p.count("/"), p)):
+        try:
+            values = _numbers(flatten(parse_metrics_text((root / path).read_bytes(), path)))
+        except (MlciError, OSError):
+            continue  # named like metrics but not a metrics file
+        if values:
+            found.append(FoundMetrics(path, values))
     return found
 
 
-def suggest_gates(metrics: list[FoundMetrics]) -> list[str]:
-    """A gate per metric whose direction is known, around its current value."""
+def find_predictions(
+    root: Path, declared: DvcDeclarations | None = None
+) -> FoundPredictions | None:
+    """A committed per-example predictions CSV with `id`, `target` and `prediction` columns
+    (what `mlci evaluate --predictions` writes), for a significance gate."""
+    outs = declared.outs if declared else []
+    for path in _walk(root):
+        name = path.rsplit("/", 1)[-1].lower()
+        if "prediction" not in name or not name.endswith((".csv", ".tsv")) or _under(path, outs):
+            continue
+        try:
+            with (root / path).open(encoding="utf-8", errors="replace") as handle:
+                header = handle.readline().strip()
+        except OSError:
+            continue
+        columns = {column.strip() for column in re.split(r"[,\t]", header)}
+        if {"id", "target", "prediction"} <= columns:
+            return FoundPredictions(path)
+    return None
+
+
+def suggest_gates(
+    metrics: list[FoundMetrics], predictions: FoundPredictions | None = None
+) -> list[str]:
+    """A gate per metric this repository has whose direction is known, with limits that leave
+    room below (above) the current value, and a significance test on the first metric the
+    predictions file can test."""
     from mlci.checks.direction import infer_direction
 
-    gates: list[str] = []
-    seen: set[str] = set()
+    counts: dict[str, int] = {}
     for entry in metrics:
-        for name, value in entry.values.items():
+        for name in entry.values:
+            counts[name] = counts.get(name, 0) + 1
+    gates: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    tested = predictions is None
+    for entry in metrics:
+        # Held-out metrics first: `avg_prec.test` before `avg_prec.train`.
+        for name, value in sorted(entry.values.items(), key=lambda item: _on_training(item[0])):
             direction = infer_direction(name)
-            if direction is None or name in seen or not math.isfinite(value):
+            if direction is None or (entry.path, name) in seen or not math.isfinite(value):
                 continue
-            seen.add(name)
-            metric = _yaml_scalar(name)
+            seen.add((entry.path, name))
+            lines = [f"- metric: {_yaml_scalar(name)}  # now {value:g}"]
+            if counts[name] > 1:
+                lines.append(f"  path: {_yaml_scalar(entry.path)}")
             if direction == "higher":
-                floor = math.floor(value * 100) / 100
-                gates.append(
-                    f"- metric: {metric}  # now {value:g}\n  min: {floor:g}\n  max_drop: 0.01"
-                )
+                lines += [f"  min: {_room_below(value):g}", "  max_drop: 0.02"]
             else:
-                gates.append(f"- metric: {metric}  # now {value:g}\n  max_increase_pct: 5")
+                lines.append("  max_increase_pct: 10")
+            if not tested and predictions is not None and _testable(name):
+                lines += ["  significance:", f"    predictions: {_yaml_scalar(predictions.path)}"]
+                tested = True
+            gates.append("\n".join(lines))
             if len(gates) == MAX_GATES:
                 return gates
     return gates
+
+
+def _on_training(name: str) -> bool:
+    return any(part in ("train", "training") for part in re.split(r"[^a-z0-9]+", name.lower()))
+
+
+def _room_below(value: float) -> float:
+    """A floor 5% of the value (at least 0.01) below it, rounded down to 2 decimals: the gate
+    holds the current model and fails a clear drop, not noise."""
+    margin = max(abs(value) * 0.05, 0.01)
+    return math.floor((value - margin) * 100) / 100
+
+
+def _testable(name: str) -> bool:
+    try:
+        from mlci.checks.stats import statistic_for
+    except ImportError:  # pragma: no cover - numpy comes with mlci[data]
+        return False
+    return statistic_for(name) is not None
+
+
+def _numbers(values: Mapping[str, object]) -> dict[str, float]:
+    return {
+        name: float(value)
+        for name, value in values.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and name
+    }
+
+
+def _under(path: str, directories: list[str]) -> bool:
+    return any(path == top or path.startswith(top.rstrip("/") + "/") for top in directories)
+
+
+REQUIREMENTS = ("requirements.txt", "src/requirements.txt", "requirements/main.txt")
+
+
+def find_requirements(root: Path) -> str | None:
+    """The requirements file training needs: at the top, in src/, or the only one found."""
+    for candidate in REQUIREMENTS:
+        if (root / candidate).is_file():
+            return candidate
+    found = [
+        path
+        for path in _walk(root)
+        if re.fullmatch(r"requirements[\w.-]*\.txt", path.rsplit("/", 1)[-1])
+        and "dev" not in path.rsplit("/", 1)[-1]
+        and "test" not in path.rsplit("/", 1)[-1]
+    ]
+    return min(found, key=lambda path: (path.count("/"), path)) if found else None
+
+
+def dvc_remote_scheme(root: Path) -> str | None:
+    """The URL scheme of the default DVC remote (`s3`, `gs`, `azure`, ... or `local`)."""
+    from mlci.sources.dvc_cache import dvc_config
+
+    config = dvc_config(root)
+    name = config.get("core", {}).get("remote")
+    url = config.get(f'remote "{name}"', {}).get("url", "") if name else ""
+    if not url:
+        return None
+    return url.split("://", 1)[0].lower() if "://" in url else "local"
+
+
+def _installs_mlci(root: Path, requirements: str | None) -> bool:
+    if requirements is None:
+        return False
+    try:
+        text = (root / requirements).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"^\s*mlci\b", text, re.MULTILINE) is not None
+
+
+def calls_mlci(root: Path) -> bool:
+    """Whether training runs mlci (`mlci evaluate` in a script, dvc.yaml or Makefile)."""
+    for path in _walk(root):
+        name = path.rsplit("/", 1)[-1]
+        if not (name.endswith((".py", ".sh")) or name in ("dvc.yaml", "Makefile")):
+            continue
+        try:
+            text = (root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if re.search(r"\bmlci\b[\"', ]+evaluate|\bmlci\.cli\b", text):
+            return True
+    return False
 
 
 def guess_train_command(root: Path) -> str:
@@ -266,12 +444,21 @@ def render_config(starter: Starter) -> str:
             "#     schema: schemas/train.yaml  # mlci schema infer data/train.csv -o ...",
         ]
     lines.append("")
-    if starter.metrics:
-        lines += ["metrics:", "  files:"]
-        for entry in starter.metrics:
-            comment = "  # declared in dvc.yaml" if entry.from_dvc else ""
-            lines.append(f"    - {_yaml_scalar(entry.path)}{comment}")
-    else:
+    own = [entry for entry in starter.metrics if not entry.from_dvc]
+    if starter.dvc:
+        declared = [entry.path for entry in starter.metrics if entry.from_dvc]
+        lines.append("# Metrics and params come from dvc.yaml, as `dvc metrics diff` reads them")
+        lines.append(f"# (every dvc.yaml in the repository){':' if declared else '.'}")
+        lines += [f"#   {path}" for path in declared]
+    if own or starter.params:
+        lines.append("metrics:")
+        if own:
+            lines.append("  files:")
+            lines += [f"    - {_yaml_scalar(entry.path)}" for entry in own]
+        if starter.params:
+            lines.append("  params:")
+            lines += [f"    - {_yaml_scalar(path)}" for path in starter.params]
+    elif not starter.dvc:
         lines += [
             "# No metrics files found: point mlci at the JSON/YAML/TOML file training writes.",
             "metrics:",
@@ -279,16 +466,40 @@ def render_config(starter: Starter) -> str:
         ]
     lines += [
         "",
-        "# Gates decide whether a pull request passes. Uncomment the ones you want; the values",
-        "# are suggestions around the current metrics.",
+        "# Pull requests are compared with their merge-base: mlci reads the same metrics (and",
+        "# predictions) files there, so commit them (or track them with DVC and push), or compare",
+        '# with a snapshot directory or MLflow instead (docs/gates.md, "Baselines").',
+        "",
+        "# Gates decide whether a pull request passes. Uncomment the ones you want; the limits",
+        "# leave room below the current metrics, so noise does not fail a pull request.",
     ]
     if starter.gates:
         lines.append("# gates:")
         for gate in starter.gates:
             lines += [f"#   {line}" for line in gate.splitlines()]
     else:
-        lines += ["# gates:", "#   - metric: accuracy", "#     min: 0.9", "#     max_drop: 0.01"]
+        lines += ["# gates:", "#   - metric: accuracy", "#     min: 0.9", "#     max_drop: 0.02"]
     return "\n".join(lines) + "\n"
+
+
+# DVC remote URL scheme -> the pip extra of DVC that reads it.
+DVC_REMOTE_EXTRAS = {
+    "s3": "s3",
+    "gs": "gs",
+    "azure": "azure",
+    "gdrive": "gdrive",
+    "ssh": "ssh",
+    "hdfs": "hdfs",
+    "webdav": "webdav",
+    "webdavs": "webdav",
+    "oss": "oss",
+}
+# DVC remote URL scheme -> the secrets the reusable workflow passes to `dvc pull`.
+DVC_REMOTE_SECRETS = {
+    "s3": ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+    "gs": ("GCP_CREDENTIALS",),
+    "azure": ("AZURE_STORAGE_CONNECTION_STRING",),
+}
 
 
 def render_workflow(starter: Starter) -> str:
@@ -325,7 +536,21 @@ def render_workflow(starter: Starter) -> str:
         )
     if starter.extras:
         lines.append(f"      extras: {','.join(starter.extras)}")
-    lines.append("      # requirements: requirements.txt")
+    if starter.requirements is None:
+        lines.append("      # requirements: requirements.txt")
+    elif starter.requirements != "requirements.txt":
+        lines.append(f"      requirements: {_yaml_scalar(starter.requirements)}")
+    if starter.calls_mlci:
+        lines.append("      install-mlci: true  # training runs `mlci evaluate`")
+    if starter.dvc:
+        scheme = starter.dvc_remote
+        extra = DVC_REMOTE_EXTRAS.get(scheme or "")
+        lines.append(f"      dvc: {_yaml_scalar(f'dvc[{extra}]' if extra else 'dvc')}")
+        if scheme is not None:
+            lines.append("      dvc-pull: true  # the data and outputs from the DVC remote")
+    if starter.remote_secrets:
+        lines.append("    secrets:  # the DVC remote's credentials (Settings > Secrets > Actions)")
+        lines += [f"      {name}: ${{{{ secrets.{name} }}}}" for name in starter.remote_secrets]
     return "\n".join(lines) + "\n"
 
 

@@ -54,6 +54,8 @@ def init(force: bool, infer_schemas: bool, workflow: bool, train_command: str | 
     for dataset in starter.datasets:
         if dataset.note:
             click.echo(f"  {dataset.path}: no schema ({dataset.note})")
+    for note in starter.notes:
+        click.echo(f"  note: {note}")
     steps = ["review mlci.yaml: uncomment the gates you want"]
     if with_schema:
         steps.append(
@@ -63,6 +65,11 @@ def init(force: bool, infer_schemas: bool, workflow: bool, train_command: str | 
     if workflow:
         if not starter.train_command:
             steps.append("set train-command in .github/workflows/mlci.yml")
+        if starter.remote_secrets:
+            steps.append(
+                "add the DVC remote's credentials as repository secrets (Settings > Secrets "
+                f"and variables > Actions): {', '.join(starter.remote_secrets)}"
+            )
         steps.append("commit, push and open a pull request: mlci comments on it")
     click.echo("next:")
     for number, step in enumerate(steps, 1):

@@ -108,7 +108,7 @@ class DvcCache:
         revision's objects are once pushed); None when it cannot be read."""
         if not self._remote_tried:
             self._remote_tried = True
-            if _config(self.root).get("core", {}).get("remote"):
+            if dvc_config(self.root).get("core", {}).get("remote"):
                 self._remote = _remote_objects(self.root)
         if self._remote is None:
             return None
@@ -199,14 +199,14 @@ def _load(text: bytes) -> dict[str, Any]:
 
 
 def _cache_dir(root: Path) -> Path:
-    configured = _config(root).get("cache", {}).get("dir")
+    configured = dvc_config(root).get("cache", {}).get("dir")
     if not configured:
         return root / ".dvc" / "cache"
     path = Path(configured).expanduser()
     return path if path.is_absolute() else (root / ".dvc" / path).resolve()
 
 
-def _config(root: Path) -> dict[str, dict[str, str]]:
+def dvc_config(root: Path) -> dict[str, dict[str, str]]:
     """.dvc/config overlaid with .dvc/config.local (configobj's INI: indented `key = value`)."""
     sections: dict[str, dict[str, str]] = {}
     for name in ("config", "config.local"):
@@ -220,7 +220,10 @@ def _config(root: Path) -> dict[str, dict[str, str]]:
             if not line or line.startswith(("#", ";")):
                 continue
             if line.startswith("[") and line.endswith("]"):
-                section = sections.setdefault(line[1:-1].strip().strip("'\""), {})
+                name = line[1:-1].strip()
+                if len(name) > 1 and name[0] == name[-1] == "'":
+                    name = name[1:-1]
+                section = sections.setdefault(name, {})
             elif "=" in line:
                 key, _, value = line.partition("=")
                 section[key.strip()] = value.strip().strip("'\"")

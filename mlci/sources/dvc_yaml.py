@@ -38,6 +38,10 @@ class DvcDeclarations:
     """params file -> the keys stages use (None: the whole file, as top-level `params:`)."""
     tracked: dict[str, dict[str, Any]] = field(default_factory=dict)
     """vars file -> {dotted key: value} that stages interpolate from it."""
+    outs: list[str] = field(default_factory=list)
+    """What stages produce (outs, metrics and plots they write)."""
+    deps: list[str] = field(default_factory=list)
+    """What stages read."""
     stage_dirs: dict[str, str] = field(default_factory=dict)
     """`<dvc.yaml directory>/<stage>` -> the stage's working directory (its resolved `wdir`)."""
 
@@ -47,6 +51,8 @@ class DvcDeclarations:
             _merge_keys(self, path, keys)
         for path, values in other.tracked.items():
             self.tracked.setdefault(path, {}).update(values)
+        self.outs.extend(path for path in other.outs if path not in self.outs)
+        self.deps.extend(path for path in other.deps if path not in self.deps)
         self.stage_dirs.update(other.stage_dirs)
 
 
@@ -104,6 +110,9 @@ def _add_stage(
     )
     for entry in _as_list(resolved.get("metrics")):
         found.metrics.append(_join(wdir, _entry_path(entry)))
+    for key in ("outs", "metrics", "plots"):
+        found.outs.extend(_join(wdir, _entry_path(entry)) for entry in _as_list(resolved.get(key)))
+    found.deps.extend(_join(wdir, _entry_path(entry)) for entry in _as_list(resolved.get("deps")))
     for entry in _as_list(resolved.get("params")):
         if isinstance(entry, dict):
             for file, keys in entry.items():

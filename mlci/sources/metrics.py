@@ -213,6 +213,12 @@ class _Tree:
         return any(is_dvc_yaml(path) or path.startswith(".dvc/config") for path in self.listing())
 
 
+def dvc_declarations(root: Path) -> DvcDeclarations | None:
+    """What every dvc.yaml under `root` declares in the work tree; None when `root` is not a
+    DVC project."""
+    return _declared(FileSource(root), _Tree(root, None, None), "")
+
+
 def _declared(source: FileSource, tree: _Tree, where: str) -> DvcDeclarations | None:
     if source.dvc is False or not tree.uses_dvc():
         return None

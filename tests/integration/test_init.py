@@ -43,17 +43,23 @@ metrics:
   files:
     - metrics.json
 
-# Gates decide whether a pull request passes. Uncomment the ones you want; the values
-# are suggestions around the current metrics.
+# Pull requests are compared with their merge-base: mlci reads the same metrics (and
+# predictions) files there, so commit them (or track them with DVC and push), or compare
+# with a snapshot directory or MLflow instead (docs/gates.md, "Baselines").
+
+# Gates decide whether a pull request passes. Uncomment the ones you want; the limits
+# leave room below the current metrics, so noise does not fail a pull request.
 # gates:
 #   - metric: accuracy  # now 0.983333
-#     min: 0.98
-#     max_drop: 0.01
+#     min: 0.93
+#     max_drop: 0.02
+#     significance:
+#       predictions: predictions.csv
 #   - metric: f1_macro  # now 0.983323
-#     min: 0.98
-#     max_drop: 0.01
+#     min: 0.93
+#     max_drop: 0.02
 #   - metric: log_loss  # now 0.139397
-#     max_increase_pct: 5
+#     max_increase_pct: 10
 """
 
 IRIS_WORKFLOW = """\
@@ -80,8 +86,9 @@ jobs:
     uses: mlci/mlci/.github/workflows/train-on-pr.yml@v1
     with:
       train-command: python train.py
-      extras: data
+      extras: sklearn
       # requirements: requirements.txt
+      install-mlci: true  # training runs `mlci evaluate`
 """
 
 
@@ -156,28 +163,39 @@ def test_init_in_a_dvc_repository(git_repo: GitRepo, mlci: Invoker) -> None:
 
     assert result.exit_code == 0, result.stderr
     text = (git_repo.path / "mlci.yaml").read_text()
-    assert text.split("metrics:\n", 1)[1] == (
+    assert text.split("\n\n", 2)[2] == (
+        "# Metrics and params come from dvc.yaml, as `dvc metrics diff` reads them\n"
+        "# (every dvc.yaml in the repository):\n"
+        "#   eval/scores.json\n"
+        "metrics:\n"
         "  files:\n"
-        "    - eval/scores.json  # declared in dvc.yaml\n"
         "    - reports/results.yaml\n"
         "\n"
-        "# Gates decide whether a pull request passes. Uncomment the ones you want; the values\n"
-        "# are suggestions around the current metrics.\n"
+        "# Pull requests are compared with their merge-base: mlci reads the same metrics (and\n"
+        "# predictions) files there, so commit them (or track them with DVC and push), or compare\n"
+        '# with a snapshot directory or MLflow instead (docs/gates.md, "Baselines").\n'
+        "\n"
+        "# Gates decide whether a pull request passes. Uncomment the ones you want; the limits\n"
+        "# leave room below the current metrics, so noise does not fail a pull request.\n"
         "# gates:\n"
         "#   - metric: test.auc  # now 0.91\n"
-        "#     min: 0.91\n"
-        "#     max_drop: 0.01\n"
+        "#     min: 0.86\n"
+        "#     max_drop: 0.02\n"
         "#   - metric: test.loss  # now 0.3\n"
-        "#     max_increase_pct: 5\n"
+        "#     max_increase_pct: 10\n"
         "#   - metric: rmse  # now 1.5\n"
-        "#     max_increase_pct: 5\n"
+        "#     max_increase_pct: 10\n"
     )
     assert not (git_repo.path / ".github").exists()
     load_config(git_repo.path / "mlci.yaml")
     starter_workflow = mlci("init", "--force", cwd=git_repo.path)
     assert starter_workflow.exit_code == 0
     workflow = yaml.safe_load((git_repo.path / ".github/workflows/mlci.yml").read_text())
-    assert workflow["jobs"]["mlci"]["with"] == {"train-command": "dvc repro", "extras": "dvc"}
+    assert workflow["jobs"]["mlci"]["with"] == {
+        "train-command": "dvc repro",
+        "extras": "dvc",
+        "dvc": "dvc",
+    }
 
 
 def test_init_in_an_empty_repository(git_repo: GitRepo, mlci: Invoker) -> None:
