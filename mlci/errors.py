@@ -106,10 +106,13 @@ class MissingExtraError(MlciError):
 
     def __init__(self, extra: str, module: str, *, feature: str | None = None) -> None:
         what = feature or f"this command needs {module}"
-        super().__init__(
-            f"{what}, which is not installed",
-            hint=f"install it with: pip install 'mlci[{extra}]'",
-        )
+        hint = f"install it with: pip install 'mlci[{extra}]'"
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            hint = (
+                f"add {extra} to the `extras:` input of the mlci step (or of the reusable "
+                f"workflow), e.g. `extras: {extra}`"
+            )
+        super().__init__(f"{what}, which is not installed", hint=hint)
         self.extra = extra
         self.module = module
 

@@ -38,3 +38,14 @@ def show(state: CliState, output_format: str) -> None:
     else:
         click.echo(f"# {loaded.path}")
         click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+
+
+@config.command()
+@click.option("--missing", is_flag=True, help="Only those not installed here.")
+@pass_state
+def extras(state: CliState, missing: bool) -> None:
+    """Print the mlci extras the config needs, comma-separated (the action installs them)."""
+    from mlci.extras import missing_extras, needed_extras
+
+    needed = needed_extras(state.config(required=False))
+    click.echo(",".join(missing_extras(needed) if missing else needed))
