@@ -98,6 +98,7 @@ def diff(
         precision=precision if precision is not None else _precision(config),
         with_change=not params,
         with_path=not no_path,
+        name_header="Param" if params else "Metric",
     )
     if chosen == "markdown":
         from mlci.report.markdown_text import markdown_table

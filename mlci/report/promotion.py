@@ -23,8 +23,9 @@ def _version(value: str | None) -> str:
     return f"version {value}" if value is not None else "nobody"
 
 
-def promotion_headline(promotion: Promotion) -> str:
-    target = f"{promotion.model}@{promotion.alias}"
+def promotion_headline(promotion: Promotion, target: str | None = None) -> str:
+    """One line saying what happened; `target` replaces `model@alias` (already escaped)."""
+    target = target or f"{promotion.model}@{promotion.alias}"
     if promotion.action == "refused":
         failed = sum(1 for gate in promotion.gates if gate.status == "failed")
         return (
@@ -67,9 +68,17 @@ def render_promotion_text(promotion: Promotion, precision: int = 5) -> str:
     return body
 
 
+def _markdown_headline(promotion: Promotion) -> str:
+    """The headline, escaped, with `model@alias` kept readable: an `@` right after the model
+    name starts no mention, so it needs no zero-width space (copy-pasting it then works)."""
+    target = f"{escape_markdown(promotion.model)}@{escape_markdown(promotion.alias)}"
+    # The rest of the headline is mlci's words, versions and a run id.
+    return escape_markdown(promotion_headline(promotion, "TARGET")).replace("TARGET", target, 1)
+
+
 def render_promotion_markdown(promotion: Promotion, precision: int = 5) -> str:
     lines = [
-        f"### mlci promote: {escape_markdown(promotion_headline(promotion))}",
+        f"### mlci promote: {_markdown_headline(promotion)}",
         "",
         markdown_table(summary_table(promotion)),
     ]

@@ -61,19 +61,20 @@ def headline(report: Report) -> str:
     parts = []
     gates = counts["gates"]
     if report.gates:
+        # The same order as the markdown headline: what needs attention first.
         gate_parts = [
-            f"{gates[k]} {k}" for k in ("passed", "failed", "warned", "skipped") if gates[k]
+            f"{gates[k]} {k}" for k in ("failed", "warned", "passed", "skipped") if gates[k]
         ]
         parts.append("gates " + ", ".join(gate_parts))
     datasets = counts["datasets"]
     if report.datasets:
-        ds_parts = [f"{datasets[k]} {k}" for k in ("valid", "invalid", "error") if datasets[k]]
+        ds_parts = [f"{datasets[k]} {k}" for k in ("invalid", "error", "valid") if datasets[k]]
         parts.append("datasets " + ", ".join(ds_parts))
     if report.diff is not None:
         metrics = counts["metrics"]
         moved = [
             f"{metrics[k]} {k}"
-            for k in ("improved", "regressed", "changed", "added", "removed")
+            for k in ("regressed", "improved", "changed", "added", "removed")
             if metrics[k]
         ]
         parts.append("metrics " + (", ".join(moved) if moved else "unchanged"))
@@ -96,8 +97,9 @@ def metric_table(
     precision: int = 5,
     with_change: bool = True,
     with_path: bool = True,
+    name_header: str = "Metric",
 ) -> Table:
-    headers = (["Path"] if with_path else []) + ["Metric", base, head]
+    headers = (["Path"] if with_path else []) + [name_header, base, head]
     if with_change:
         headers += ["Change", "%", ""]
     table = Table(title=title, headers=headers)
@@ -395,6 +397,7 @@ def report_tables(report: Report, precision: int = 5) -> list[Table]:
                     head=report.diff.head,
                     precision=precision,
                     with_change=False,
+                    name_header="Param",
                 )
             )
     if report.data_changes:

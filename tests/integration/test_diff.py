@@ -104,7 +104,7 @@ def test_all_includes_unchanged(mlci: Invoker, pr_repo: GitRepo) -> None:
 def test_params_has_no_change_column(mlci: Invoker, pr_repo: GitRepo) -> None:
     result = mlci("diff", "main~1", "--params", "--md", cwd=pr_repo.path)
     assert result.stdout.splitlines() == [
-        "| Path | Metric | main\\~1 | workspace |",
+        "| Path | Param | main\\~1 | workspace |",
         "| :--- | :--- | ---: | ---: |",
         "| params.yaml | lr | 0.1 | 0.05 |",
     ]

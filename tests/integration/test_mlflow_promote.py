@@ -152,7 +152,7 @@ def test_promote_registers_moves_the_alias_and_rolls_back(
         False,
     )
     # Each promotion was appended to the job summary (user text escaped for markdown).
-    target = f"{model}@\u200bchampion"
+    target = f"{model}@champion"  # no zero-width space: it starts no mention
     table = "| Model | Alias | Version | Previous holder | Run | Action |\n" + "| :--- " * 6 + "|\n"
     assert summary.read_text() == (
         f"### mlci promote: PROMOTED: {target} → version 1 (was nobody); registered from run "
