@@ -14,11 +14,16 @@ if [[ -n ${MLCI_CONFIG:-} ]]; then
   argv+=(-c "$MLCI_CONFIG")
 fi
 
-# A config that does not load is reported by the mlci command itself, with its line.
-if ! missing=$("${argv[@]}" config extras --missing 2>/dev/null); then
+# Into a file: in a job mlci fences what it prints on a terminal or pipe (::stop-commands::),
+# and a file is read back as it is. A config that does not load is reported by the mlci
+# command itself, with its line.
+out="$(scratch_dir)/extras"
+mkdir -p "$(dirname "$out")"
+if ! "${argv[@]}" config extras --missing >"$out" 2>/dev/null; then
   echo "mlci.yaml could not be read here: no extras derived from it"
   exit 0
 fi
+missing=$(tr -d '[:space:]' <"$out")
 if [[ -z $missing ]]; then
   echo "mlci.yaml needs no more extras"
   exit 0

@@ -1,6 +1,9 @@
 """`mlci diff` against `dvc metrics diff` on the same repository (target: at least 5x faster).
 
-A real git + DVC repository with 3 metrics files (JSON, YAML, TOML) and 200 metrics, two commits.
+Two real git + DVC repositories, two commits each: `plain`, with 3 metrics files (JSON, YAML,
+TOML) and 200 metrics committed to git; `cached`, DVC's example-get-started layout, where a
+stage's cached output `eval/` holds metrics.json (200 metrics) and a plot, made by `dvc repro`,
+so both tools read the metrics from the DVC cache by dvc.lock's hash at each revision.
 Both tools compare the same two revisions; their JSON outputs are checked to be equal first.
 
     python benchmarks/diff.py [--runs N]
@@ -60,77 +63,104 @@ def build_repo(repo: Path) -> None:
     run("git", "commit", "-qm", "head")
 
 
+CACHED_STAGE = """\
+import json, os, random, sys
+rng = random.Random(int(open("seed.txt").read()))
+os.makedirs("eval/plots", exist_ok=True)
+groups = {}
+for index in range(200):
+    groups.setdefault(f"group{index % 10}", {})[f"metric_{index}"] = round(rng.random(), 6)
+json.dump(groups, open("eval/metrics.json", "w"), indent=2)
+json.dump([{"x": i, "y": rng.random()} for i in range(100)], open("eval/plots/curve.json", "w"))
+"""
+
+
+def build_cached_repo(repo: Path) -> None:
+    """example-get-started's layout: `outs: [eval]`, `metrics: [eval/metrics.json]`."""
+
+    def run(*command: str) -> None:
+        subprocess.run(command, cwd=repo, check=True, capture_output=True)
+
+    repo.mkdir()
+    run("git", "init", "-q", "-b", "main")
+    run("git", "config", "user.email", "bench@mlci.invalid")
+    run("git", "config", "user.name", "bench")
+    run(str(BIN / "dvc"), "init", "-q")
+    (repo / "evaluate.py").write_text(CACHED_STAGE)
+    (repo / "dvc.yaml").write_text(
+        f"stages:\n  evaluate:\n    cmd: {sys.executable} evaluate.py\n"
+        "    deps: [evaluate.py, seed.txt]\n    outs: [eval]\n"
+        "metrics:\n  - eval/metrics.json\nplots:\n  - eval/plots/curve.json\n"
+    )
+    for seed in ("1", "2"):
+        (repo / "seed.txt").write_text(seed)
+        run(str(BIN / "dvc"), "repro", "-q")
+        run("git", "add", "-A")
+        run("git", "commit", "-qm", f"seed {seed}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     if not (BIN / "dvc").exists():
         sys.exit("dvc is not installed next to this Python: pip install 'mlci[dvc]'")
+    env = {"DVC_NO_ANALYTICS": "1"}
+    rows: list[tuple[str, str, float, float | None]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        repo = Path(tmp) / "repo"
-        build_repo(repo)
-        env = {"DVC_NO_ANALYTICS": "1"}
-        commands = {
-            "dvc metrics diff --json": [
-                str(BIN / "dvc"),
-                "metrics",
-                "diff",
-                "HEAD~1",
-                "HEAD",
-                "--json",
-            ],
-            "mlci diff --json": [str(BIN / "mlci"), "diff", "HEAD~1", "HEAD", "--json"],
-            "dvc metrics diff --md": [
-                str(BIN / "dvc"),
-                "metrics",
-                "diff",
-                "HEAD~1",
-                "HEAD",
-                "--md",
-            ],
-            "mlci diff --md": [str(BIN / "mlci"), "diff", "HEAD~1", "HEAD", "--md"],
-        }
-        # The same with an mlci.yaml, which mlci then loads and validates (msgspec).
-        (repo / "bench-mlci.yaml").write_text("version: 1\nmetrics:\n  precision: 5\n")
-        for fmt in ("--json", "--md"):
-            commands[f"mlci diff {fmt}, with mlci.yaml"] = [
-                str(BIN / "mlci"),
-                "-c",
-                "bench-mlci.yaml",
-                "diff",
-                "HEAD~1",
-                "HEAD",
-                fmt,
-            ]
-        outputs = {
-            name: subprocess.run(
-                command, cwd=repo, capture_output=True, text=True, check=True
-            ).stdout
-            for name, command in commands.items()
-            if "--json" in name
-        }
-        theirs = json.loads(outputs["dvc metrics diff --json"])
-        metrics = sum(len(values) for values in theirs.values())
-        for name, output in outputs.items():
-            if json.loads(output) != theirs:
-                sys.exit(f"{name} prints other JSON: the benchmark compares like with like only")
-        timings = time_interleaved(commands, runs=args.runs, cwd=repo, env=env)
-        shutil.rmtree(repo)
-    by_name = {timing.name: timing for timing in timings}
-    print(
-        f"3 metrics files, {metrics} changed metrics; "
-        f"median of {args.runs} runs ({machine_line()}):\n"
-    )
-    print("| command | median | speed-up |")
-    print("| --- | ---: | ---: |")
+        for layout, build in (("plain", build_repo), ("cached", build_cached_repo)):
+            repo = Path(tmp) / layout
+            build(repo)
+            commands = _commands(repo)
+            outputs = {
+                name: subprocess.run(
+                    command, cwd=repo, capture_output=True, text=True, check=True
+                ).stdout
+                for name, command in commands.items()
+                if "--json" in name
+            }
+            theirs = json.loads(outputs["dvc metrics diff --json"])
+            if not theirs:
+                sys.exit(f"{layout}: dvc metrics diff shows nothing: the benchmark is broken")
+            for name, output in outputs.items():
+                if json.loads(output) != theirs:
+                    sys.exit(f"{layout}: {name} prints other JSON than DVC: nothing to compare")
+            timings = time_interleaved(commands, runs=args.runs, cwd=repo, env=env)
+            by_name = {timing.name: timing for timing in timings}
+            for fmt in ("--json", "--md"):
+                dvc = by_name[f"dvc metrics diff {fmt}"]
+                rows.append((layout, f"`{dvc.name}`", dvc.median, None))
+                for mlci in (
+                    by_name[f"mlci diff {fmt}"],
+                    by_name[f"mlci diff {fmt}, with mlci.yaml"],
+                ):
+                    name, _, config = mlci.name.partition(", ")
+                    shown = f"`{name}`" + (f", {config}" if config else "")
+                    rows.append((layout, shown, mlci.median, dvc.median / mlci.median))
+            shutil.rmtree(repo)
+    print(f"200 changed metrics per repository; median of {args.runs} runs ({machine_line()}):\n")
+    print("| repository | command | median | speed-up |")
+    print("| --- | --- | ---: | ---: |")
+    for layout, shown, median, speedup in rows:
+        ratio = f"{speedup:.1f}x" if speedup is not None else ""
+        print(f"| {layout} | {shown} | {median * 1000:.0f} ms | {ratio} |")
+
+
+def _commands(repo: Path) -> dict[str, list[str]]:
+    def dvc(fmt: str) -> list[str]:
+        return [str(BIN / "dvc"), "metrics", "diff", "HEAD~1", "HEAD", fmt]
+
+    commands = {}
     for fmt in ("--json", "--md"):
-        dvc = by_name[f"dvc metrics diff {fmt}"]
-        print(f"| `{dvc.name}` | {dvc.median * 1000:.0f} ms | |")
-        for mlci in (by_name[f"mlci diff {fmt}"], by_name[f"mlci diff {fmt}, with mlci.yaml"]):
-            name, _, config = mlci.name.partition(", ")
-            shown = f"`{name}`" + (f", {config}" if config else "")
-            speedup = dvc.median / mlci.median
-            print(f"| {shown} | {mlci.median * 1000:.0f} ms | {speedup:.1f}x |")
+        commands[f"dvc metrics diff {fmt}"] = dvc(fmt)
+        commands[f"mlci diff {fmt}"] = [str(BIN / "mlci"), "diff", "HEAD~1", "HEAD", fmt]
+    # The same with an mlci.yaml, which mlci then loads and validates (msgspec).
+    (repo / "bench-mlci.yaml").write_text("version: 1\nmetrics:\n  precision: 5\n")
+    for fmt in ("--json", "--md"):
+        commands[f"mlci diff {fmt}, with mlci.yaml"] = [
+            str(BIN / "mlci"), "-c", "bench-mlci.yaml", "diff", "HEAD~1", "HEAD", fmt,
+        ]  # fmt: skip
+    return commands
 
 
 if __name__ == "__main__":

@@ -263,3 +263,33 @@ def test_the_starter_workflow_is_the_template(
         del data[True]
         del data["jobs"]["mlci"]["with"]
     assert written == template
+
+
+def test_generated_workflows_use_declared_inputs_and_secrets(
+    git_repo: GitRepo, mlci: Invoker
+) -> None:
+    """Every input and secret `mlci init` writes exists in the reusable workflow."""
+    reusable = yaml.safe_load((ROOT / ".github/workflows/train-on-pr.yml").read_text())
+    call = reusable[True]["workflow_call"]  # `on:` reads as True in YAML 1.1
+    (git_repo.path / ".dvc").mkdir()
+    (git_repo.path / ".dvc" / "config").write_text(
+        "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://bucket/path\n"
+    )
+    git_repo.write("dvc.yaml", "stages:\n  train:\n    cmd: python -m mlci evaluate m.joblib\n")
+    git_repo.write("src/requirements.txt", "scikit-learn\n")
+    assert mlci("init", cwd=git_repo.path).exit_code == 0
+    job = yaml.safe_load((git_repo.path / ".github/workflows/mlci.yml").read_text())["jobs"]["mlci"]
+    assert job["with"] == {
+        "train-command": "dvc repro",
+        "extras": "sklearn,dvc",
+        "requirements": "src/requirements.txt",
+        "install-mlci": True,
+        "dvc": "dvc[s3]",
+        "dvc-pull": True,
+    }
+    assert set(job["with"]) <= set(call["inputs"])
+    assert job["secrets"] == {
+        "AWS_ACCESS_KEY_ID": "${{ secrets.AWS_ACCESS_KEY_ID }}",
+        "AWS_SECRET_ACCESS_KEY": "${{ secrets.AWS_SECRET_ACCESS_KEY }}",
+    }
+    assert set(job["secrets"]) <= set(call["secrets"])
