@@ -45,7 +45,7 @@ def show(state: CliState, output_format: str) -> None:
 @pass_state
 def extras(state: CliState, missing: bool) -> None:
     """Print the mlci extras the config needs, comma-separated (the action installs them)."""
-    from mlci.extras import missing_extras, needed_extras
+    from mlci.pipeline.extras import missing_extras, needed_extras
 
     needed = needed_extras(state.config(required=False))
     click.echo(",".join(missing_extras(needed) if missing else needed))
