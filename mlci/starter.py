@@ -540,8 +540,6 @@ def render_workflow(starter: Starter) -> str:
         lines.append("      # requirements: requirements.txt")
     elif starter.requirements != "requirements.txt":
         lines.append(f"      requirements: {_yaml_scalar(starter.requirements)}")
-    if starter.calls_mlci:
-        lines.append("      install-mlci: true  # training runs `mlci evaluate`")
     if starter.dvc:
         scheme = starter.dvc_remote
         extra = DVC_REMOTE_EXTRAS.get(scheme or "")

@@ -66,7 +66,14 @@ def test_run_steps_take_inputs_only_through_env_and_call_a_script() -> None:
         match = re.fullmatch(r'bash "\$GITHUB_ACTION_PATH/action/([a-z]+\.sh)"', step["run"])
         assert match, f"{step['name']}: a run step only calls a script in action/"
         scripts.append(match[1])
-    assert scripts == ["setup.sh", "install.sh", "extras.sh", "plan.sh", "requirements.sh", "run.sh"]
+    assert scripts == [
+        "setup.sh",
+        "install.sh",
+        "extras.sh",
+        "plan.sh",
+        "requirements.sh",
+        "run.sh",
+    ]
     for script in SCRIPTS.glob("*.sh"):
         assert "${{" not in script.read_text(), script.name
 

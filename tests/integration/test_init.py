@@ -88,7 +88,6 @@ jobs:
       train-command: python train.py
       extras: sklearn
       # requirements: requirements.txt
-      install-mlci: true  # training runs `mlci evaluate`
 """
 
 
@@ -283,7 +282,6 @@ def test_generated_workflows_use_declared_inputs_and_secrets(
         "train-command": "dvc repro",
         "extras": "sklearn,dvc",
         "requirements": "src/requirements.txt",
-        "install-mlci": True,
         "dvc": "dvc[s3]",
         "dvc-pull": True,
     }
