@@ -26,8 +26,10 @@ def needed_extras(config: ConfigFile) -> list[str]:
         settings = config.config
         for dataset in settings.datasets:
             needed.add("polars" if dataset.engine == "polars" else "data")
-        if any(gate.significance is not None for gate in settings.gates):
-            needed.add("data")
+        if settings.predictions is not None or any(
+            gate.significance is not None for gate in settings.gates
+        ):
+            needed.add("data")  # the model diff and significance read predictions with pandas
         if settings.mlflow.log or settings.baseline.source == "mlflow":
             needed.add("mlflow")
     return [extra for extra in EXTRA_MODULES if extra in needed]
