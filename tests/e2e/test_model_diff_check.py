@@ -57,6 +57,7 @@ def test_iris_shows_the_model_diff_everywhere(mlci: Invoker, iris: Path) -> None
     markdown = (iris / "report.md").read_text()
     assert "#### Model diff" in markdown
     assert "| virginica | 0 | 0 (-2) | 20 (+2) |" in markdown
+    assert "| Change | 95% CI (paired) |" in markdown  # the metrics table's paired intervals
     report = json.loads(mlci("check", "--format", "json", cwd=iris).stdout)
     model = report["model"]
     assert model["task"] == "multiclass"
