@@ -250,7 +250,7 @@ def _label_texts(column: Any) -> list[str]:
         if np.all(values == np.round(values)):
             return [str(int(value)) for value in np.unique(values)]
         return [repr(float(value)) for value in np.unique(values)]
-    return sorted(set(column.astype(str)))
+    return sorted({_text(value) for value in column.unique()})
 
 
 def _encode_classes(
@@ -268,38 +268,42 @@ def _encode_classes(
         head_frame[options.prediction],
         base_frame[options.prediction],
     )
-    values: list[NDArray[Any]]
-    if all(_numeric(c) for c in columns) and all(_integral(c) for c in columns):
-        values = [c.to_numpy(dtype=np.float64).astype(np.int64) for c in columns]
-        extra = [int(name) for name in {*classes[0], *classes[1]} if _is_int_text(name)]
-        labels_array: NDArray[Any] = np.unique(np.concatenate([*values, np.array(extra, int)]))
-    else:
-        values = [c.map(_text).to_numpy(dtype=object) for c in columns]
-        labels_array = np.array(
-            sorted({*np.unique(np.concatenate(values)).tolist(), *classes[0], *classes[1]}),
-            dtype=object,
-        )
-    truth, head_values, base_values = values
-    known = {_text(v) for v in np.unique(truth).tolist()} | {*classes[0], *classes[1]}
-    for predicted, side in ((head_values, sides[0]), (base_values, sides[1])):
-        found = pd.Series(predicted).map(_text)
-        unknown_rows = ~found.isin(known)
-        if unknown_rows.any():
-            unknown = found[unknown_rows].drop_duplicates()
+    # Labels are worked on per distinct value (pd.factorize), never per row in Python: a million
+    # examples with ten classes cost ten conversions.
+    numeric = all(_numeric(c) for c in columns) and all(_integral(c) for c in columns)
+    factorized = [pd.factorize(column) for column in columns]
+    found: list[list[Any]] = [
+        [int(value) if numeric else _text(value) for value in uniques] for _, uniques in factorized
+    ]
+    named = {*classes[0], *classes[1]}
+    known = {_text(label) for label in found[0]} | named
+    for index, side in ((1, sides[0]), (2, sides[1])):
+        unknown = [i for i, label in enumerate(found[index]) if _text(label) not in known]
+        if unknown:
+            rows = int(np.isin(factorized[index][0], unknown).sum())
             shown = ", ".join(sorted(known)[:10]) + (", ..." if len(known) > 10 else "")
+            labels_shown = [found[index][i] for i in unknown]
             raise InputFileError(
                 f"{_count(len(unknown), 'predicted label')} "
                 f"{'is' if len(unknown) == 1 else 'are'} not among the classes "
-                f"({_few(unknown)}, on {_count(int(unknown_rows.sum()), 'row')}); the classes "
+                f"({_few(labels_shown)}, on {_count(rows, 'row')}); the classes "
                 f"are the target's labels and the proba_<class> columns: {shown}",
                 path=side.path,
                 hint="write predictions with the same labels as the target column",
             )
-    labels = labels_array.tolist()
+    every: set[Any] = {label for labels_found in found for label in labels_found}
+    if numeric:
+        every |= {int(name) for name in named if _is_int_text(name)}
+    else:
+        every |= named
+    labels = sorted(every)
     paired.labels = labels
-    for name, column in zip(("target", "head", "base"), values, strict=True):
-        codes = np.searchsorted(labels_array, column)
-        setattr(paired, name, codes.astype(np.intp))
+    position = {label: code for code, label in enumerate(labels)}
+    for name, (codes, _), labels_found in zip(
+        ("target", "head", "base"), factorized, found, strict=True
+    ):
+        lookup = np.array([position[label] for label in labels_found], dtype=np.intp)
+        setattr(paired, name, lookup[codes])
     if len(labels) <= 2 and options.task != "multiclass":
         paired.task = "binary"
     if paired.task == "binary" or options.positive is not None:
@@ -454,9 +458,11 @@ def _slice_values(
             path=side.path,
             hint="fix `predictions.slices`, or add the column with `predictions.join`",
         )
-    text = values.map(_text).to_numpy(dtype=object)
-    text[values.isna().to_numpy()] = MISSING_SLICE
-    return np.asarray(text)
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values)  # missing values get -1
+    texts = np.array([*(_text(value) for value in uniques), MISSING_SLICE], dtype=object)
+    return np.asarray(texts[codes])
 
 
 # --- small helpers -----------------------------------------------------------------------------
