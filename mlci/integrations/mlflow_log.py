@@ -109,7 +109,10 @@ def _must_exist(path: Path, what: str) -> None:
 
 
 def configured_predictions(config: ConfigFile) -> Path | None:
-    """The head predictions file of the first significance gate, which later PRs compare with."""
+    """The head predictions file later PRs compare with: the `predictions:` section's, else the
+    first significance gate's."""
+    if config.config.predictions is not None:
+        return config.resolve(config.config.predictions.path)
     for gate in config.config.gates:
         if gate.significance is not None:
             return config.resolve(gate.significance.predictions)

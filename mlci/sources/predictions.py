@@ -28,7 +28,7 @@ def read_predictions(path: Path, label: str | None = None) -> Predictions:
             "predictions file not found",
             path=path,
             hint="write it with `mlci evaluate --predictions FILE`, "
-            "or fix `significance.predictions`",
+            "or fix `predictions.path` (or `significance.predictions`)",
         )
     data = open_data_file(path)
     return Predictions(frame=read_frame(data), path=path, label=label or str(path))

@@ -235,7 +235,7 @@ def test_missing_head_predictions_file(mlci: Invoker, pr: GitRepo) -> None:
     assert result.exit_code == 2
     assert result.stderr == (
         "mlci: error: preds.csv: predictions file not found (write it with `mlci evaluate "
-        "--predictions FILE`, or fix `significance.predictions`)\n"
+        "--predictions FILE`, or fix `predictions.path` (or `significance.predictions`))\n"
     )
 
 
@@ -384,7 +384,7 @@ def test_rules_before_a_failing_significance_rule_are_still_reported(
         {
             "check": "gates",
             "message": "p.csv: predictions file not found (write it with `mlci evaluate "
-            "--predictions FILE`, or fix `significance.predictions`)",
+            "--predictions FILE`, or fix `predictions.path` (or `significance.predictions`))",
             "path": str(tmp_path / "p.csv"),
             "line": None,
         }
