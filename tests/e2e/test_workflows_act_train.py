@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from conftest import GitRepo
 from fake_github import FakeGitHub
 from test_workflows_act import (
     OUTPUTS_JOB,
@@ -157,3 +158,46 @@ def test_merge_group_enforces_the_gates_without_commenting(
     assert report["base"] == f"{base[:12]} (merge queue base)"
     failed = [(g["metric"], g["rule"]) for g in report["gates"] if g["status"] == "failed"]
     assert failed == [("accuracy", "min")]
+
+
+def test_two_projects_a_pull_request_touching_one_posts_one_comment_with_both(
+    tmp_path: Path,
+    action_source: Path,
+    job_bin: Path,
+) -> None:
+    workflow = template("mlci.yml").replace("train-command: python train.py", "args: --changed")
+    repo = GitRepo(tmp_path / "models")
+    repo.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
+    repo.write(".github/workflows/mlci.yml", workflow)
+    repo.write("mlci.yaml", "projects: [churn, ltv]\nreport: {title: acme models}\n")
+    repo.write("churn/mlci.yaml", "metrics: {files: [metrics.json]}\n"
+               "gates: [{metric: auc, min: 0.7}]\n")  # fmt: skip
+    repo.write("churn/metrics.json", '{"auc": 0.80}')
+    repo.write("ltv/mlci.yaml", "metrics: {files: [metrics.json]}\n"
+               "gates: [{metric: rmse, max: 4}]\n")  # fmt: skip
+    repo.write("ltv/metrics.json", '{"rmse": 3.0}')
+    base = repo.commit("two models")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("churn/metrics.json", '{"auc": 0.86}')
+    head = repo.commit("churn: new features")
+    artifacts = tmp_path / "artifacts"
+    with FakeGitHub(token=TOKEN) as github:
+        github.add_pull(REPOSITORY, PR, head_sha=head)
+        done = run_act(repo, "pull_request", pull_request_event(base, head),
+                       ".github/workflows/mlci.yml", action_source=action_source,
+                       job_bin=job_bin, artifacts=artifacts, api_url=github.url)  # fmt: skip
+        comments = github.comments(REPOSITORY, PR)
+
+    assert done.returncode == 0, log_of(done)
+    assert len(comments) == 1
+    body = comments[0]["body"]
+    assert "### ✅ acme models: passed · projects: 1 passed, 1 unchanged" in body
+    assert "| churn | passed | 1/1 |  |" in body
+    assert "| ltv | unchanged |  | not run: nothing under it changed against merge-base(" in body
+    assert "#### ✅ churn: passed" in body
+    assert "#### ✅ ltv" not in body
+    report = report_of(artifacts)
+    assert [(p["path"], p["status"]) for p in report["projects"]] == [
+        ("churn", "passed"),
+        ("ltv", "unchanged"),
+    ]
