@@ -60,6 +60,20 @@ def report_annotations(
                 line=problem.line,
             )
         )
+    for project in report.projects:  # `mlci check --all`: each project's, at its own files
+        if project.report is not None:
+            nested = Path(project.report.config) if project.report.config else None
+            annotations += report_annotations(
+                project.report, config_path=nested, workspace=workspace
+            )
+        elif project.status == "error":
+            annotations.append(
+                Annotation(
+                    "error",
+                    project.reason or "the project could not be checked",
+                    title=f"mlci project {project.path}",
+                )
+            )
     order = {"error": 0, "warning": 1, "notice": 2}
     return sorted(annotations, key=lambda annotation: order[annotation.level])
 

@@ -244,3 +244,29 @@ def test_annotations_point_at_the_gate_rule_and_the_data(tmp_path: Path) -> None
         "::error file=ml/metrics.json,line=2,title=mlci diff%3A input error::metrics.json is not JSON",
         "::warning file=ml/mlci.yaml,line=9,title=mlci gate loss guard%3A max_increase warned::rose",
     ]
+
+
+def test_each_project_annotates_its_own_files(tmp_path: Path) -> None:
+    from mlci.report.model import ProjectResult
+
+    churn = tmp_path / "models" / "churn" / "mlci.yaml"
+    churn.parent.mkdir(parents=True)
+    churn.write_text("gates:\n  - metric: auc\n    min: 0.9\n")
+    failed = Report(
+        config=str(churn),
+        gates=[GateResult("auc", "min", "failed", "0.8 < 0.9", observed=0.8, limit=0.9)],
+    )
+    report = Report(
+        projects=[
+            ProjectResult("models/churn", "failed", report=failed),
+            ProjectResult("models/ltv", "unchanged", reason="not run"),
+            ProjectResult("models/fraud", "error", reason="models/fraud/mlci.yaml: bad"),
+        ]
+    )
+    commands = annotation_commands(
+        report_annotations(report, config_path=None, workspace=tmp_path)
+    ).commands
+    assert commands == [
+        "::error file=models/churn/mlci.yaml,line=3,title=mlci gate auc%3A min failed::0.8 < 0.9 (observed 0.8, limit 0.9)",
+        "::error title=mlci project models/fraud::models/fraud/mlci.yaml: bad",
+    ]
