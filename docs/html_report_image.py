@@ -4,7 +4,8 @@
 
 Copies examples/breast_cancer to a tmp dir, trains it, runs `mlci check --html report.html`
 there, opens the page in Debian's chromium through Playwright (the browser the tests use,
-`.ci/render-tools.sh` installs it) and saves the top of the page, shrunk to a small palette PNG.
+`.ci/render-tools.sh` installs it) and saves its header above its charts, shrunk to a small
+palette PNG.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "breast_cancer"
 TARGET = ROOT / "docs" / "images" / "html-report.png"
 CHROMIUM = "/usr/bin/chromium"
-WIDTH, HEIGHT = 900, 1500
-"""The viewport: the summary, the gates, the metrics and the first charts."""
+WIDTH = 1100
+"""Wide enough for two charts a row."""
 
 
 def main() -> None:
@@ -39,19 +40,29 @@ def main() -> None:
         )
         if done.returncode not in (0, 1):
             sys.exit(f"mlci check failed ({done.returncode}):\n{done.stderr}")
-        shot = Path(scratch) / "shot.png"
+        shots = [Path(scratch) / "header.png", Path(scratch) / "charts.png"]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
             )
             try:
-                page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+                page = browser.new_page(viewport={"width": WIDTH, "height": 900})
                 page.goto((work / "report.html").as_uri(), wait_until="load")
-                page.screenshot(path=str(shot))
+                page.locator("header").screenshot(path=str(shots[0]))
+                page.locator("#charts").screenshot(path=str(shots[1]))
             finally:
                 browser.close()
-        image = Image.open(shot).convert("RGB")
-        image = image.resize((WIDTH * 2 // 3, HEIGHT * 2 // 3), Image.Resampling.LANCZOS)
+        parts = [Image.open(shot).convert("RGB") for shot in shots]
+        image = Image.new(
+            "RGB", (max(p.width for p in parts), sum(p.height for p in parts)), "white"
+        )
+        top = 0
+        for part in parts:
+            image.paste(part, (0, top))
+            top += part.height
+        image = image.resize(
+            (image.width * 2 // 3, image.height * 2 // 3), Image.Resampling.LANCZOS
+        )
         TARGET.parent.mkdir(parents=True, exist_ok=True)
         image.quantize(colors=64).save(TARGET, optimize=True)
     print(f"wrote {TARGET.relative_to(ROOT)} ({TARGET.stat().st_size} bytes)")

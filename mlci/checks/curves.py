@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import ArrayLike, NDArray
 
+    from mlci.sources.prediction_pairs import PairedPredictions
+
     Floats = NDArray[np.float64]
 
 MAX_POINTS = 50
@@ -319,3 +321,26 @@ def regression_curves(
         by_decile.series.append(Series(f"{side} actual", _values(mean_actual), side=side))
         by_decile.counts[side] = [len(p) for p in np.array_split(np.arange(actual.size), groups)]
     return ModelCurves(task="regression", curves=[residuals, by_decile])
+
+
+def curves_from_pairs(paired: PairedPredictions, *, with_base: bool = True) -> ModelCurves | None:
+    """The curves of paired predictions: ROC, PR and calibration from the binary score or the
+    class probabilities (none from labels alone), residuals and deciles for regression.
+    `with_base=False` (no base predictions yet) draws the head alone."""
+    import numpy as np
+
+    if paired.task == "regression":
+        target = np.asarray(paired.target, dtype=np.float64)
+        base = paired.base if with_base else None
+        return regression_curves(target, paired.head, base)
+    if paired.task == "binary" and paired.head_score is not None and paired.positive is not None:
+        positives = (np.asarray(paired.target) == paired.positive).astype(np.float64)
+        base_score = paired.base_score if with_base else None
+        return classification_curves(positives, paired.head_score, base_score)
+    if paired.head_proba is not None:
+        codes = list(range(len(paired.labels)))
+        base_proba = paired.base_proba if with_base else None
+        found = classification_curves(paired.target, paired.head_proba, base_proba, classes=codes)
+        found.task = "multiclass" if paired.task == "multiclass" else found.task
+        return found
+    return None

@@ -23,6 +23,7 @@ from mlci.report.tables import MISSING, Table, format_value
 if TYPE_CHECKING:
     from mlci.report.curves import Curve, ModelCurves
     from mlci.report.model import Report
+    from mlci.report.model_diff import ModelDiff, SliceChange
 
 ChartKey = Literal[
     "roc", "pr", "calibration", "per_class", "slices", "residuals", "deciles", "history"
@@ -180,7 +181,9 @@ def paired_bar_chart(
     head_values: list[float | None] = []
     for index in order:
         label, base, head = rows[index]
-        categories += [f"{label} base", f"{label} head"]
+        # Cut the name, not the side: the chart's labels hold 30 characters.
+        short = shorten(label, 18)
+        categories += [f"{short} base", f"{short} head"]
         base_values += [base, 0.0]
         head_values += [0.0, head]
     headers = [x_label, "base", "head", "change"] + (["support"] if support else [])
@@ -283,7 +286,7 @@ def mermaid_chart(chart: Chart) -> str | None:
     keep = _drawable(chart)
     if not keep or not chart.series:
         return None
-    categories = ", ".join(f'"{mermaid_text(chart.categories[i], 24)}"' for i in keep)
+    categories = ", ".join(f'"{mermaid_text(chart.categories[i], 30)}"' for i in keep)
     palette = ", ".join(chart.colours())
     init = {"themeVariables": {"xyChart": {"plotColorPalette": palette}}}
     title = f"{chart.title} ({chart.legend})"
@@ -310,11 +313,63 @@ def mermaid_chart(chart: Chart) -> str | None:
     return "\n".join(lines)
 
 
+def model_diff_charts(model: ModelDiff | None, precision: int = 4) -> list[Chart]:
+    """F1 per class and the slices' first metric, base vs head, from the model diff."""
+    if model is None:
+        return []
+    charts = []
+    if model.per_class:
+        rows = [(str(change.label), change.f1.old, change.f1.new) for change in model.per_class]
+        charts.append(
+            paired_bar_chart(
+                "per_class",
+                "F1 per class",
+                "class",
+                "F1",
+                rows,
+                precision=precision,
+                support=[change.support for change in model.per_class],
+                y_range=(0.0, 1.0),
+            )
+        )
+    if model.slices:
+        from mlci.report.model_tables import SLICE_METRICS
+
+        names = [name for name in SLICE_METRICS[model.task] if name in model.slices[0].metrics]
+        metric = names[0] if names else next(iter(model.slices[0].metrics), None)
+        shown = [row for row in model.slices if metric is not None and metric in row.metrics]
+        if metric is not None and shown:
+            rows = [
+                (_slice_label(row), row.metrics[metric].old, row.metrics[metric].new)
+                for row in shown
+            ]
+            rates = metric not in ("mae", "rmse", "mse", "mape", "r2", "log_loss")
+            charts.append(
+                paired_bar_chart(
+                    "slices",
+                    f"{metric} by slice",
+                    "slice",
+                    metric,
+                    rows,
+                    precision=precision,
+                    support=[row.support for row in shown],
+                    y_range=(0.0, 1.0) if rates else None,
+                )
+            )
+    return charts
+
+
+def _slice_label(row: SliceChange) -> str:
+    value = f"(other: {len(row.grouped)})" if row.grouped else row.value
+    return f"{row.column}={value}"
+
+
 def report_charts(
     report: Report, enabled: frozenset[str] | None = None, precision: int = 4
 ) -> list[Chart]:
     """Every chart the report's data allows and the config enables, in `CHART_KEYS` order."""
     charts = model_curve_charts(report.curves, min(precision, 4))
+    charts += model_diff_charts(report.model, min(precision, 4))
     wanted = set(CHART_KEYS) if enabled is None else enabled
     order = {key: index for index, key in enumerate(CHART_KEYS)}
     chosen = [chart for chart in charts if chart.key in wanted]

@@ -26,6 +26,7 @@ def run(context: CheckContext, report: Report) -> None:
     section = context.config.config.predictions
     if section is None:
         return
+    from mlci.checks.curves import curves_from_pairs
     from mlci.checks.model_diff import compute_model_diff, head_only, metric_aliases
     from mlci.checks.significance import add_intervals
     from mlci.sources.prediction_pairs import pair_for_diff, read_joined
@@ -40,6 +41,8 @@ def run(context: CheckContext, report: Report) -> None:
     joined = read_joined(context.config.resolve(section.join)) if section.join else None
     paired = pair_for_diff(head, base, section, joined=joined, join_label=section.join)
     diff = compute_model_diff(paired, examples=section.examples, min_support=section.min_support)
+    # The charts' curves (ROC, PR, calibration / residuals, deciles) from the same pairing.
+    report.curves = curves_from_pairs(paired, with_base=unavailable is None)
     if unavailable is not None:
         report.model = head_only(diff, unavailable)
         return
