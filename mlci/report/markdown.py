@@ -27,7 +27,6 @@ from mlci.report.markdown_text import (
 from mlci.report.model_tables import metric_intervals
 from mlci.report.tables import (
     MISSING,
-    SMALL_SAMPLE,
     Table,
     comparison_note,
     data_change_table,
@@ -37,6 +36,7 @@ from mlci.report.tables import (
     format_change,
     format_percent,
     format_value,
+    model_phrase,
     plain_value,
     project_phrase,
     projects_table,
@@ -292,8 +292,10 @@ def _count_phrases(report: Report, counts: dict[str, dict[str, int]]) -> list[st
         keys = ("regressed", "improved", "changed", "added", "removed", "unchanged")
         parts = [f"{metrics[key]} {key}" for key in keys if metrics[key]]
         phrases.append("metrics: " + (", ".join(parts) if parts else "none"))
-    if report.model is not None and 0 < report.model.examples.paired < SMALL_SAMPLE:
-        phrases.append(f"{report.model.examples.paired} paired examples")
+    if report.model is not None:
+        phrase = model_phrase(report.model, with_count=report.diff is None)
+        if phrase:
+            phrases.append(phrase)
     if report.problems:
         count = len(report.problems)
         phrases.append(f"{count} input error{'s' if count != 1 else ''}")

@@ -9,12 +9,24 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # tables only read the model: `mlci diff` builds its table without loading it
     from mlci.report.metric_change import MetricChange
     from mlci.report.model import DataChange, DatasetResult, GateResult, Report
+    from mlci.report.model_diff import ModelDiff
 
 MISSING = "-"
 ARROWS = {"improved": "▲ better", "regressed": "▼ worse", "added": "new", "removed": "gone"}
 GATE_MARKS = {"passed": "pass", "failed": "FAIL", "warned": "warn", "skipped": "skip"}
 SMALL_SAMPLE = 1_000
 """Under this many paired examples the headline says how many: intervals are then wide."""
+
+
+def model_phrase(model: ModelDiff, *, with_count: bool = False) -> str | None:
+    """The model diff in the headline: how many paired examples when few (or when asked), and
+    that there was no base when there was none."""
+    paired = model.examples.paired
+    if paired == 0:
+        return "model: head only, no base predictions"
+    if paired < SMALL_SAMPLE or with_count:
+        return f"{paired:,} paired examples"
+    return None
 
 
 @dataclass
@@ -78,8 +90,10 @@ def headline(report: Report) -> str:
             if metrics[k]
         ]
         parts.append("metrics " + (", ".join(moved) if moved else "unchanged"))
-    if report.model is not None and 0 < report.model.examples.paired < SMALL_SAMPLE:
-        parts.append(f"{report.model.examples.paired} paired examples")
+    if report.model is not None:
+        phrase = model_phrase(report.model, with_count=report.diff is None)
+        if phrase:
+            parts.append(phrase)
     if report.problems:
         parts.append(f"{len(report.problems)} input error{'s' if len(report.problems) > 1 else ''}")
     if report.projects:
