@@ -5,8 +5,10 @@
 
 Synthetic data (10 columns: ints, floats, a nullable float, two categoricals, two string
 patterns, a bool, a nullable string) is generated once into benchmarks/.data/ (git-ignored) as
-CSV and Parquet, with a few hundred failing rows. Every case runs in a fresh process; wall time
-includes interpreter start and imports, peak RSS comes from wait4() of that process. Medians.
+CSV and Parquet, with a few hundred failing rows, and as a CSV where every row is valid. Every
+case runs in a fresh process, as a user runs it: the `mlci` console script with its default text
+output (the JSON report, for the phase times, goes to a file with -o); wall time includes
+interpreter start and imports, peak RSS comes from wait4() of that process. Medians.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def paths_for(rows: int) -> dict[str, Path]:
     tag = f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else str(rows)
     return {
         "csv": DATA / f"synthetic-{tag}.csv",
+        "good_csv": DATA / f"synthetic-{tag}-valid.csv",
         "parquet": DATA / f"synthetic-{tag}.parquet",
         "pandas_schema": DATA / "schema-pandas.yaml",
         "polars_schema": DATA / "schema-polars.yaml",
@@ -88,7 +91,7 @@ def generate(rows: int) -> None:
     )
     pandas_schema.to_yaml(paths["pandas_schema"])
     polars_io.to_yaml(polars_schema, paths["polars_schema"])
-    if paths["csv"].exists() and paths["parquet"].exists():
+    if paths["csv"].exists() and paths["parquet"].exists() and paths["good_csv"].exists():
         return
     rng = np.random.default_rng(0)
     parts = []
@@ -116,6 +119,7 @@ def generate(rows: int) -> None:
         )
         parts.append(frame)
     data = pl.concat(parts)
+    data.write_csv(paths["good_csv"])
     # A few hundred failures, so the reporting path is measured too.
     bad = rng.choice(rows, 300, replace=False)
     data = (
@@ -172,6 +176,8 @@ except SchemaErrors as errors:
 class Run:
     wall: float
     """Seconds, whole process."""
+    cpu: float
+    """User + system CPU seconds of the process: what it cost, whatever else the machine ran."""
     rss: float
     """Peak resident set, MiB."""
     code: int
@@ -179,26 +185,45 @@ class Run:
     """mlci's own `seconds` (read, validate) from its JSON report; empty for the peers."""
 
 
+REPORT = Path(tempfile.gettempdir()) / f"mlci-benchmark-{os.getpid()}.json"
+"""Where `mlci validate -o` writes its JSON report (read for the phase times)."""
+
+
 def measure(command: list[str]) -> Run:
     """One fresh process: wall time, peak RSS and exit code, and mlci's phase times."""
+    REPORT.unlink(missing_ok=True)
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
-        out.seek(0)
-        text = out.read()
     phases: dict[str, float] = {}
-    if text.startswith(b"{"):
-        phases = json.loads(text)["datasets"][0].get("seconds", {})
-    return Run(wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), phases)
+    if str(REPORT) in command and REPORT.exists():
+        phases = json.loads(REPORT.read_text())["datasets"][0].get("seconds", {})
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(wall, cpu, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), phases)
 
 
 def cases(paths: dict[str, Path], chunksize: int) -> list[tuple[str, str, str, list[str]]]:
     """(group, engine, tool, command) for every measured run."""
-    mlci = [PYTHON, "-m", "mlci"]
+    mlci = [str(BIN / "mlci")]  # the console script, as a user runs it
     pandera_cli = str(BIN / "pandera")
-    out = []
+    good = str(paths["good_csv"])
+    # The case of the issue: valid data, the command as typed, against a four-line script.
+    out = [
+        (
+            "valid csv / pandas",
+            "pandas",
+            "pandera API",
+            [PYTHON, "-c", API["pandas"], good, str(paths["pandas_schema"])],
+        ),
+        (
+            "valid csv / pandas",
+            "pandas",
+            "mlci validate",
+            [*mlci, "validate", good, "--schema", str(paths["pandas_schema"])],
+        ),
+    ]
     for fmt in ("csv", "parquet"):
         data = str(paths[fmt])
         for engine in ("pandas", "polars"):
@@ -210,7 +235,7 @@ def cases(paths: dict[str, Path], chunksize: int) -> list[tuple[str, str, str, l
                     group,
                     engine,
                     "mlci validate",
-                    [*mlci, "validate", data, "-s", schema, "--engine", engine, "--format", "json"],
+                    [*mlci, "validate", data, "-s", schema, "--engine", engine, "-o", str(REPORT)],
                 )
             )
             if shutil.which(pandera_cli):
@@ -235,8 +260,8 @@ def cases(paths: dict[str, Path], chunksize: int) -> list[tuple[str, str, str, l
                 str(paths["pandas_schema"]),
                 "--chunksize",
                 str(chunksize),
-                "--format",
-                "json",
+                "-o",
+                str(REPORT),
             ],
         )
     )
@@ -262,9 +287,13 @@ def main() -> None:
             f"### {rows:,} rows x 10 columns (CSV {paths['csv'].stat().st_size / 2**20:.0f} MiB, "
             f"Parquet {paths['parquet'].stat().st_size / 2**20:.0f} MiB), median of {args.repeat}\n"
         )
-        print("| data / engine | tool | wall (s) | peak RSS (MiB) | exit | vs pandera API |")
-        print("| --- | --- | ---: | ---: | ---: | ---: |")
+        print(
+            "| data / engine | tool | wall (s) | CPU (s) | peak RSS (MiB) | exit "
+            "| vs pandera API (wall) | vs pandera API (CPU) |"
+        )
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         api_wall: dict[str, float] = {}
+        api_cpu: dict[str, float] = {}
         walls: dict[tuple[str, str], float] = {}
         rss: dict[tuple[str, str], float] = {}
         planned = cases(paths, args.chunksize)
@@ -277,11 +306,12 @@ def main() -> None:
         for index, (group, _engine, tool, _command) in enumerate(planned):
             runs = results[index]
             wall = statistics.median(run.wall for run in runs)
+            cpu = statistics.median(run.cpu for run in runs)
             peak = statistics.median(run.rss for run in runs)
             code = runs[-1].code
             walls[(group, tool)] = wall
             rss[(group, tool)] = peak
-            if tool == "mlci validate":
+            if tool == "mlci validate" and not group.startswith("valid"):
                 reported = [run.phases for run in runs if run.phases]
                 if len(reported) < len(runs):
                     sys.exit(f"{group}: mlci validate wrote no JSON report (exit {code})")
@@ -290,10 +320,16 @@ def main() -> None:
                     for name in ("read", "validate")
                 }
             if tool == "pandera API":
-                api_wall[group] = wall
-            base = api_wall.get(group)
-            versus = f"{(wall / base - 1) * 100:+.1f}%" if base and tool != "pandera API" else ""
-            print(f"| {group} | {tool} | {wall:.2f} | {peak:.0f} | {code} | {versus} |", flush=True)
+                api_wall[group], api_cpu[group] = wall, cpu
+            versus = versus_cpu = ""
+            if tool != "pandera API" and group in api_wall:
+                versus = f"{wall / api_wall[group]:.3f}x"
+                versus_cpu = f"{cpu / api_cpu[group]:.3f}x"
+            print(
+                f"| {group} | {tool} | {wall:.2f} | {cpu:.2f} | {peak:.0f} | {code} | {versus} "
+                f"| {versus_cpu} |",
+                flush=True,
+            )
         print("\nInside mlci validate (its report's `seconds`, medians):\n")
         print("| data | engine | read (s) | validate (s) |")
         print("| --- | --- | ---: | ---: |")

@@ -24,18 +24,23 @@ def run(command: click.Command, args: Sequence[str] | None = None) -> int:
     In GitHub Actions everything the command prints, its errors included, is inside a
     `::stop-commands::` window opened before it reads any file: names and values from a pull
     request's files cannot become workflow commands. mlci's own commands pause it."""
-    from mlci.github.actions import close_command_window, open_command_window
-
     argv = list(args) if args is not None else sys.argv[1:]
     previous = signal.getsignal(signal.SIGINT)
     if previous is signal.default_int_handler:
         with contextlib.suppress(ValueError):  # not the main thread
             signal.signal(signal.SIGINT, on_interrupt)
-    open_command_window(os.environ, json_stdout=_prints_json(argv))
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"  # else no window: skip its module
+    if in_actions:
+        from mlci.github.actions import open_command_window
+
+        open_command_window(os.environ, json_stdout=_prints_json(argv))
     try:
         return _run(command, argv)
     finally:
-        close_command_window()
+        if in_actions:
+            from mlci.github.actions import close_command_window
+
+            close_command_window()
         if previous is signal.default_int_handler:
             with contextlib.suppress(ValueError):
                 signal.signal(signal.SIGINT, previous)
