@@ -235,18 +235,13 @@ def comment(
     repository, number = settings.require_target()
     client = default_client(settings)
     from mlci.github.client import GitHubApiError
-    from mlci.github.comments import explain, post_sticky_comment
+    from mlci.github.comments import explain, post_sticky_comment, stale_head
 
     try:
         if from_artifact is not None and settings.workflow_run_head_sha:
-            head = client.pull_request_head(repository, number)
-            if head != settings.workflow_run_head_sha:
-                click.echo(
-                    f"mlci: not posting: pull request #{number} is at {str(head)[:12]}, but the "
-                    f"run that made the artifact was for {settings.workflow_run_head_sha[:12]} "
-                    "(a newer push posts its own report)",
-                    err=True,
-                )
+            stale = stale_head(client, repository, number, settings.workflow_run_head_sha)
+            if stale is not None:
+                click.echo(f"mlci: {stale}", err=True)
                 return 0
         posted = post_sticky_comment(client, repository, number, body, report_id)
     except GitHubApiError as error:

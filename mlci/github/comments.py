@@ -140,6 +140,18 @@ def post_sticky_comment(
         raise explain(error, repository, number) from None
 
 
+def stale_head(client: GitHubClient, repository: str, number: int, run_head_sha: str) -> str | None:
+    """Why a comment made by an earlier run must not be posted: the pull request has moved past
+    the commit that run was for (a newer push posts its own report); None when it has not."""
+    head = client.pull_request_head(repository, number)
+    if head == run_head_sha:
+        return None
+    return (
+        f"not posting: pull request #{number} is at {str(head)[:12]}, but the run that made the "
+        f"artifact was for {run_head_sha[:12]} (a newer push posts its own report)"
+    )
+
+
 def _keep_the_oldest(
     client: GitHubClient, repository: str, number: int, body: str, marker: str, created: Comment
 ) -> PostedComment:
