@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -60,6 +61,7 @@ def check(
     from mlci.config_file import find_project_root
     from mlci.pipeline.context import CheckContext
     from mlci.pipeline.run import run_check
+    from mlci.sources.github_event import ActionsEnvironment
 
     # A DVC repository needs no mlci.yaml, from any of its directories: metrics and params
     # come from its dvc.yaml files.
@@ -67,6 +69,7 @@ def check(
     config = state.config(
         required=not ((project / ".dvc").is_dir() or (project / "dvc.yaml").is_file())
     )
+    actions = ActionsEnvironment(os.environ)  # read once, shared by every check and the posting
     with progress_bar() as progress:
         if all_projects or changed:
             from mlci.pipeline.projects import check_projects
@@ -74,13 +77,19 @@ def check(
             report = check_projects(
                 config,
                 lambda project: run_check(
-                    CheckContext(config=project, base_override=base, progress=progress)
+                    CheckContext(
+                        config=project, base_override=base, progress=progress, actions_from=actions
+                    )
                 ),
                 changed_only=changed,
                 base_override=base,
             )
         else:
-            report = run_check(CheckContext(config=config, base_override=base, progress=progress))
+            report = run_check(
+                CheckContext(
+                    config=config, base_override=base, progress=progress, actions_from=actions
+                )
+            )
     if github.report_id:
         report.report_id = github.report_id
     emit_report(report, config, output_format, output, configured_output=True)
@@ -89,4 +98,4 @@ def check(
     html = html_output or (
         output if output is not None and output.suffix in (".html", ".htm") else None
     )
-    return publish_check_report(report, config, output, github, html_report=html)
+    return publish_check_report(report, config, output, github, html_report=html, actions=actions)

@@ -19,6 +19,7 @@ from mlci.errors import InputFileError, MlciError
 if TYPE_CHECKING:
     from mlci.config_file import ConfigFile
     from mlci.report.model import Report
+    from mlci.sources.github_event import ActionsEnvironment
 
 F = TypeVar("F", bound=Callable[..., Any])
 _REPORT_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -120,10 +121,15 @@ def publish_check_report(
     github: GitHubFlags,
     *,
     html_report: Path | None = None,
+    actions: ActionsEnvironment | None = None,
 ) -> int:
     """After `mlci check` printed its report: comment, artifact, job summary, outputs and
-    annotations. Returns the exit code: the checks' unless --strict-comment and posting failed."""
-    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    annotations. Returns the exit code: the checks' unless --strict-comment and posting failed.
+    `actions`: the Actions environment the checks already read (its event payload parsed)."""
+    from mlci.sources.github_event import ActionsEnvironment
+
+    actions = actions if actions is not None else ActionsEnvironment(os.environ)
+    in_actions = actions.in_actions
     if not (github.comment or github.comment_artifact or in_actions):
         return report.exit_code
     from mlci.cli.output import render_options
@@ -141,10 +147,10 @@ def publish_check_report(
         )
 
     try:
-        settings = settings_from(os.environ)
+        settings = settings_from(actions)
     except InputFileError as error:  # a broken event payload: still write summary and outputs
         click.echo(f"mlci: warning: {error}", err=True)
-        settings = settings_from({k: v for k, v in os.environ.items() if k != "GITHUB_EVENT_PATH"})
+        settings = settings_from({k: v for k, v in actions.items() if k != "GITHUB_EVENT_PATH"})
     extra = config.config.report.output
     report_path = output or (config.resolve(extra) if extra else None)
     done = publish_report(

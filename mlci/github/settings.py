@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from mlci.errors import GitHubError
-from mlci.sources.github_event import PullRequestRef, pull_request_from_event, read_event
+from mlci.sources.github_event import PullRequestRef, actions_environment, pull_request_from_event
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
@@ -107,12 +106,10 @@ def load_settings(
 ) -> GitHubSettings:
     """The settings from the Actions environment (`GITHUB_*`) and event payload; each argument
     given wins over what the environment says."""
-    in_actions = env.get("GITHUB_ACTIONS") == "true"
+    env = actions_environment(env)
+    in_actions = env.in_actions
     event_name = env.get("GITHUB_EVENT_NAME") or None
-    event: dict[str, Any] = {}
-    if env.get("GITHUB_EVENT_PATH"):
-        event = read_event(Path(env["GITHUB_EVENT_PATH"]))
-    found = pull_request_from_event(event, env)
+    found = pull_request_from_event(env.event(), env)
     repository = repository or env.get("GITHUB_REPOSITORY") or found.repository
     if repository is not None and not _REPOSITORY.fullmatch(repository):
         raise GitHubError(

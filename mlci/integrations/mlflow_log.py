@@ -40,8 +40,12 @@ def log_evaluation(
     git: Git | None,
     tracking_uri: str | None = None,
     experiment: str | None = None,
+    actions: Mapping[str, str] | None = None,
 ) -> LoggedRun:
     """Record one evaluation as a finished MLflow run and return what was logged.
+
+    `actions`: the GitHub Actions environment already read (its event payload parsed), for the
+    run's provenance; by default it is read from `env`.
 
     `metrics`/`params` are a MetricSet (keys as `mlci diff` shows them) or a flat mapping.
     The predictions file goes to `predictions/`, the model to `model/` (which `mlci promote`
@@ -67,7 +71,7 @@ def log_evaluation(
     for artifact in artifacts:
         _must_exist(artifact, "artifact")
         uploads.append((artifact, None))
-    provenance = detect_provenance(env, git)
+    provenance = detect_provenance(actions if actions is not None else env, git)
     uri = tracking_uri or tracking_uri_for(config, env, git)
     with open_tracking(uri) as tracking:
         return tracking.log_run(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from mlci.errors import GitError
 from mlci.sources.git import Git
@@ -27,16 +25,16 @@ class Provenance:
 
 def detect_provenance(env: Mapping[str, str], git: Git | None) -> Provenance:
     """Provenance from the GitHub Actions environment when present, else from the local clone."""
-    from mlci.sources.github_event import pull_request_from_event, read_event
+    from mlci.sources.github_event import actions_environment, pull_request_from_event
 
+    env = actions_environment(env)
     repository_url = run_url = None
     server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
     if repository := env.get("GITHUB_REPOSITORY"):
         repository_url = f"{server}/{repository}"
         if run_id := env.get("GITHUB_RUN_ID"):
             run_url = f"{repository_url}/actions/runs/{run_id}"
-    event_path = env.get("GITHUB_EVENT_PATH")
-    event: dict[str, Any] = read_event(Path(event_path)) if event_path else {}
+    event = env.event()
     workflow_run = event.get("workflow_run")
     if isinstance(workflow_run, dict):
         # The fork-safe pattern: a `workflow_run` job acting on the PR run that triggered it.

@@ -15,6 +15,7 @@ from mlci.checks.direction import Direction, infer_direction
 from mlci.config_file import DEFAULT_REMOTE, ConfigFile
 from mlci.pipeline.baseline import Baseline, BaselinePredictions, choose_baseline
 from mlci.sources.git import BaseRevision, Git, default_base
+from mlci.sources.github_event import ActionsEnvironment
 from mlci.sources.metrics import FileSource, Kind, MetricSet, load_metrics
 
 if TYPE_CHECKING:  # the config model is loaded only when there is a config
@@ -38,13 +39,25 @@ class CheckContext:
     git_factory: Callable[[Path], Git] = Git
     progress: Progress | None = None
     """Told what long steps (reading and validating data) are doing: a bar on a terminal."""
+    actions_from: ActionsEnvironment | None = None
+    """The GitHub Actions environment the command already read, shared so that its event
+    payload is parsed once; by default `env`'s."""
     _git: Git | None = field(default=None, init=False, repr=False)
+    _actions: ActionsEnvironment | None = field(default=None, init=False, repr=False)
     _base: BaseRevision | None = field(default=None, init=False, repr=False)
     _baseline: Baseline | None = field(default=None, init=False, repr=False)
     _predictions: BaselinePredictions | None = field(default=None, init=False, repr=False)
     _metrics: dict[tuple[str, Kind], MetricSet] = field(
         default_factory=dict, init=False, repr=False
     )
+
+    @property
+    def actions(self) -> ActionsEnvironment:
+        """The GitHub Actions variables of `env` and their event payload, read once."""
+        if self._actions is None:
+            shared = self.actions_from
+            self._actions = shared if shared is not None else ActionsEnvironment(self.env)
+        return self._actions
 
     @property
     def git(self) -> Git:
@@ -84,7 +97,7 @@ class CheckContext:
                 self.git,
                 branch=baseline.branch if baseline else None,
                 remote=baseline.remote if baseline else DEFAULT_REMOTE,
-                env=self.env,
+                env=self.actions,
                 rev=self.base_override or (baseline.rev if baseline else None),
             )
         return self._base

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -203,12 +202,13 @@ def default_base(
 def _before_push(git: Git, env: Mapping[str, str]) -> BaseRevision | None:
     """The pushed branch's previous tip, from a GitHub Actions `push` event, if the clone has it
     (not for a new branch, whose `before` is all zeros, nor after a shallow checkout)."""
+    from mlci.sources.github_event import actions_environment
+
     if env.get("GITHUB_EVENT_NAME") != "push" or not env.get("GITHUB_EVENT_PATH"):
         return None
     try:
-        with open(env["GITHUB_EVENT_PATH"], encoding="utf-8") as handle:
-            before = json.load(handle).get("before")
-    except (OSError, ValueError, AttributeError):
+        before = actions_environment(env).event().get("before")
+    except InputFileError:
         return None
     if not isinstance(before, str) or not before.strip("0"):
         return None  # a new branch
@@ -220,14 +220,15 @@ def _before_push(git: Git, env: Mapping[str, str]) -> BaseRevision | None:
 def _merge_group_base(git: Git, env: Mapping[str, str]) -> BaseRevision | None:
     """In a merge queue (`merge_group` event) the base is the commit the queue built this pull
     request's merge on: the base branch with the pull requests ahead of it in the queue."""
+    from mlci.sources.github_event import actions_environment
+
     if env.get("GITHUB_EVENT_NAME") != "merge_group" or not env.get("GITHUB_EVENT_PATH"):
         return None
     try:
-        with open(env["GITHUB_EVENT_PATH"], encoding="utf-8") as handle:
-            group = json.load(handle).get("merge_group") or {}
-        base = group.get("base_sha")
-    except (OSError, ValueError, AttributeError):
+        group = actions_environment(env).event().get("merge_group")
+    except InputFileError:
         return None
+    base = group.get("base_sha") if isinstance(group, dict) else None
     if not isinstance(base, str) or not git.exists(f"{base}^{{commit}}"):
         return None
     return BaseRevision(sha=git.resolve(base), label=f"{base[:12]} (merge queue base)")

@@ -1,10 +1,16 @@
-"""The GitHub Actions event payload (`GITHUB_EVENT_PATH`): which pull request and commit."""
+"""What GitHub Actions tells a step about its run: the `GITHUB_*` variables and the event payload
+(`GITHUB_EVENT_PATH`), read here and nowhere else, the payload parsed once per process.
+
+It is an input like any other file, so it lives with the sources: the base revision (sources/git),
+the provenance of an MLflow run (integrations) and the posting settings (github/settings) all read
+it through `ActionsEnvironment`.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +28,42 @@ class PullRequestRef:
     number: int | None = None
     head_sha: str | None = None
     workflow_run_head_sha: str | None = None
+
+
+class ActionsEnvironment(Mapping[str, str]):
+    """The `GITHUB_*` variables of an environment, as a read-only mapping, and the event
+    payload they point at, parsed at most once (`actions_environment` builds it)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._variables = {key: value for key, value in env.items() if key.startswith("GITHUB_")}
+        self._event: dict[str, Any] | None = None
+
+    def __getitem__(self, key: str) -> str:
+        return self._variables[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._variables)
+
+    def __len__(self) -> int:
+        return len(self._variables)
+
+    @property
+    def in_actions(self) -> bool:
+        return self._variables.get("GITHUB_ACTIONS") == "true"
+
+    def event(self) -> dict[str, Any]:
+        """The event payload ({} without one); raises InputFileError naming a payload that
+        cannot be read."""
+        if self._event is None:
+            path = self._variables.get("GITHUB_EVENT_PATH")
+            self._event = read_event(Path(path)) if path else {}
+        return self._event
+
+
+def actions_environment(env: Mapping[str, str]) -> ActionsEnvironment:
+    """`env` as an ActionsEnvironment: itself when it already is one (its payload then is not
+    read again)."""
+    return env if isinstance(env, ActionsEnvironment) else ActionsEnvironment(env)
 
 
 def read_event(path: Path) -> dict[str, Any]:

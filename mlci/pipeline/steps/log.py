@@ -23,6 +23,7 @@ def run(context: CheckContext, report: Report) -> None:
         model=config.resolve(options.model_path) if options.model_path else None,
         artifacts=[config.resolve(path) for path in options.artifacts],
         env=context.env,
+        actions=context.actions,
         git=context.git,
     )
     report.mlflow_run = MlflowRunRef(
