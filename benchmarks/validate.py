@@ -268,15 +268,63 @@ def cases(paths: dict[str, Path], chunksize: int) -> list[tuple[str, str, str, l
     return out
 
 
+def import_times(command: list[str]) -> dict[str, int]:
+    """`python -X importtime` of one run: each module's own import time, microseconds."""
+    done = subprocess.run(
+        [PYTHON, "-X", "importtime", *command], capture_output=True, text=True, check=True
+    )
+    times = {}
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "cumulative" not in line:
+            own, _total, name = (part.strip() for part in line[len("import time:") :].split("|"))
+            times[name] = int(own)
+    return times
+
+
+def import_cost(paths: dict[str, Path], repeat: int) -> None:
+    """What `mlci validate` imports beyond the four-line script, on a 200-row file (so that
+    imports are most of the run): per module, the fastest of `repeat` runs."""
+    tiny = DATA / "valid-200.csv"
+    with paths["good_csv"].open() as source, tiny.open("w") as out:
+        out.writelines(line for _, line in zip(range(201), source, strict=False))
+    schema = str(paths["pandas_schema"])
+    script = ["-c", API["pandas"], str(tiny), schema]
+    mlci = [str(BIN / "mlci"), "validate", str(tiny), "--schema", schema]
+    best: dict[str, dict[str, int]] = {"script": {}, "mlci": {}}
+    for _ in range(repeat):
+        for name, command in (("script", script), ("mlci", mlci)):
+            for module, own in import_times(command).items():
+                best[name][module] = min(own, best[name].get(module, own))
+    extra = {m: t for m, t in best["mlci"].items() if m not in best["script"]}
+    total = {name: sum(times.values()) / 1000 for name, times in best.items()}
+    print(
+        f"### Imports (`python -X importtime`, fastest of {repeat} per module, 200 rows)\n\n"
+        f"script {total['script']:.0f} ms, mlci validate {total['mlci']:.0f} ms; modules only "
+        f"mlci loads: {len(extra)}, {sum(extra.values()) / 1000:.0f} ms:\n"
+    )
+    print("| module | own import time (ms) |\n| --- | ---: |")
+    for module in sorted(extra, key=extra.__getitem__, reverse=True)[:12]:
+        print(f"| {module} | {extra[module] / 1000:.1f} |")
+    print(flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, action="append", help="rows (repeatable)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--chunksize", type=int, default=200_000)
     parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--imports", action="store_true", help="only what mlci validate imports beyond pandera"
+    )
     args = parser.parse_args()
     if args.generate:
         generate(args.generate)
+        return
+    if args.imports:
+        rows = (args.rows or [1_000_000])[0]
+        subprocess.run([PYTHON, __file__, "--generate", str(rows)], check=True)
+        import_cost(paths_for(rows), args.repeat)
         return
     sizes = args.rows or [1_000_000, 10_000_000]
     print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)\n")
