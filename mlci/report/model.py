@@ -16,7 +16,8 @@ from mlci.report.curves import ModelCurves
 from mlci.report.metric_change import MetricChange
 from mlci.report.model_diff import ModelDiff, model_diff_to_dict
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
+"""2: `datasets[].details` (an untyped mapping) became the typed `datasets[].comparison`."""
 
 GateStatus = Literal["passed", "failed", "warned", "skipped"]
 DatasetStatus = Literal["valid", "invalid", "error"]
