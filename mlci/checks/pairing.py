@@ -74,6 +74,8 @@ def pair_predictions(
                     path=side.path,
                     hint="set `significance.statistic: accuracy` for class labels",
                 )
+            if not classification:
+                _require_finite(frame, column, id_column, side.path)
         frames.append(frame.set_index(id_column))
     head_frame, base_frame = frames
     only_head = head_frame.index.difference(base_frame.index)
@@ -99,18 +101,42 @@ def pair_predictions(
             hint="score both models on the same evaluation set",
         )
     values = []
-    for frame in (head_frame, base_frame):
+    for side, frame in ((head, head_frame), (base, base_frame)):
         if classification:
             correct = _equal(frame[target], frame[prediction]).to_numpy()
             truth = correct.astype("float64")
             values.append(truth if statistic == "accuracy" else 1.0 - truth)
         else:
-            values.append(
-                per_example_values(
+            import numpy as np
+
+            with np.errstate(over="ignore"):
+                found = per_example_values(
                     statistic, frame[target].to_numpy(), frame[prediction].to_numpy()
                 )
-            )
+            if not np.isfinite(found).all() or not np.isfinite(found.sum()):
+                raise InputFileError(
+                    f"the {statistic} of these predictions overflows (errors too large to "
+                    "add up): no interval can be computed",
+                    path=side.path,
+                    hint="check the predictions' scale",
+                )
+            values.append(found)
     return PairedValues(head=values[0], base=values[1])
+
+
+def _require_finite(frame: Any, column: str, id_column: str, path: Any) -> None:
+    """inf and nan compare as no number does: a gate on them would pass whatever they hide."""
+    import numpy as np
+
+    finite = np.isfinite(frame[column].to_numpy(dtype="float64"))
+    if not finite.all():
+        first = frame[id_column].to_numpy()[~finite][0]
+        value = frame[column].to_numpy()[~finite][0]
+        raise InputFileError(
+            f"column {column!r} holds a value that is not a finite number ({value!r} at id "
+            f"{_show(first)}; {int((~finite).sum())} in all)",
+            path=path,
+        )
 
 
 def _numeric(column: Any) -> bool:

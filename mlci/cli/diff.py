@@ -67,7 +67,12 @@ def diff(
     from mlci.pipeline.context import CheckContext
     from mlci.sources.metrics import Kind
 
-    chosen = "json" if as_json else "markdown" if as_md else output_format or "text"
+    asked = {"json"} if as_json else set()
+    asked |= {"markdown"} if as_md else set()
+    asked |= {output_format} if output_format else set()
+    if len(asked) > 1:
+        raise click.UsageError("give one output format: --json, --md or --format FORMAT")
+    chosen = asked.pop() if asked else "text"
     config = state.config(required=False)
     cwd = Path.cwd()
     context = CheckContext(

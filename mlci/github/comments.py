@@ -253,6 +253,9 @@ def write_comment_artifact(directory: Path, body: str, pr_number: int | None) ->
     """What the untrusted pull-request job hands to the trusted commenting job."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        for name in (BODY_FILE, PR_FILE):  # a planted symlink is replaced, never written through
+            if (directory / name).is_symlink():
+                (directory / name).unlink()
         (directory / BODY_FILE).write_text(body, encoding="utf-8")
         pr_file = directory / PR_FILE
         if pr_number is not None:

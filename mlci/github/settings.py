@@ -14,7 +14,8 @@ from mlci.sources.github_event import PullRequestRef, actions_environment, pull_
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
-_REPOSITORY = re.compile(r"[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+")
+_REPOSITORY = re.compile(r"(?!\.\.?/)[A-Za-z0-9_.\-]+/(?!\.\.?$)[A-Za-z0-9_.\-]+")
+"""OWNER/NAME; `.` and `..` are path segments, not names (`../..` would leave /repos/)."""
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 
 

@@ -474,6 +474,13 @@ def unreachable(uri: str) -> MlflowError:
     )
 
 
+_SCHEMES = frozenset(
+    {"", "file", "http", "https", "sqlite", "postgresql", "mysql", "mssql"}
+    | {"databricks", "databricks-uc", "uc"}
+)
+"""The tracking and registry stores MLflow opens (its own list, checked before importing it)."""
+
+
 @contextmanager
 def open_tracking(uri: str) -> Iterator[Tracking]:
     """A Tracking for `uri`, with short HTTP retries and MLflow's console output silenced.
@@ -483,6 +490,12 @@ def open_tracking(uri: str) -> Iterator[Tracking]:
     feature = "MLflow tracking needs the MLflow client"
     if importlib.util.find_spec("mlflow") is None:
         require("mlflow", "mlflow", feature=feature)
+    scheme = urlsplit(uri).scheme.split("+")[0].lower()
+    if scheme not in _SCHEMES and not (len(scheme) == 1 and os.name == "nt"):  # C:\\ paths
+        raise MlflowError(
+            f"MLflow tracking URI {display_uri(uri)} has a scheme MLflow cannot open ({scheme!r})",
+            hint="use http(s)://, sqlite:///, postgresql://, mysql://, a file path or databricks",
+        )
     # Probe before importing mlflow (seconds): a server that is down fails at once.
     _probe(uri)
     tracking_module = require("mlflow.tracking", "mlflow", feature=feature)

@@ -112,21 +112,32 @@ def evaluate_model(
         ) from None
     pd = require("pandas", "data")
     truth = frame[target].to_numpy()
-    predictions = pd.DataFrame(
-        {
-            "id": frame[id_column].to_numpy() if id_column else range(len(frame)),
-            "target": truth,
-            "prediction": predicted,
-        }
-    )
-    if chosen == "classification":
-        proba = _probabilities(model, features)
-        metrics = classification_metrics(truth, predicted, proba, getattr(model, "classes_", None))
-        if proba is not None:
-            for index, label in enumerate(model.classes_):
-                predictions[f"{PROBA_PREFIX}{label}"] = proba[:, index]
-    else:
-        metrics = regression_metrics(truth, predicted)
+    try:
+        predictions = pd.DataFrame(
+            {
+                "id": frame[id_column].to_numpy() if id_column else range(len(frame)),
+                "target": truth,
+                "prediction": predicted,
+            }
+        )
+        if chosen == "classification":
+            proba = _probabilities(model, features)
+            classes = getattr(model, "classes_", None)
+            metrics = classification_metrics(truth, predicted, proba, classes)
+            if proba is not None:
+                for index, label in enumerate(model.classes_):
+                    predictions[f"{PROBA_PREFIX}{label}"] = proba[:, index]
+        else:
+            metrics = regression_metrics(truth, predicted)
+    except (ValueError, TypeError, IndexError) as error:  # labels of another kind, a class the
+        lines = str(error).strip().splitlines()  # model never saw, a regressor scored as
+        detail = lines[0] if lines else type(error).__name__  # a classifier, a non-array
+        raise InputFileError(
+            f"cannot score the model's predictions against column {target!r} as {chosen} "
+            f"({detail})",
+            path=data_path,
+            hint="check --target and --task, and that the model was trained on such labels",
+        ) from None
     return Evaluation(
         task=chosen,
         model=_public_name(type(model)),

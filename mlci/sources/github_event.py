@@ -78,6 +78,10 @@ def read_event(path: Path) -> dict[str, Any]:
         raise InputFileError(f"cannot read the GitHub event payload: {exc}", path=path) from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise InputFileError(
+            "GitHub event payload is nested too deeply to read", path=path
+        ) from None
     except json.JSONDecodeError as exc:
         raise InputFileError(
             f"GitHub event payload is not valid JSON: {exc.msg}",

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import GitRepo
@@ -373,30 +374,80 @@ CASES = [
 ]
 
 
+PREDICTIONS = "id,target,prediction\n" + "".join(f"{i},{i % 7},{i % 5}\n" for i in range(50))
+MAE_GATE = GATE.replace("accuracy", "mae").format(
+    rule="significance: {predictions: p.csv, base_predictions: b.csv, resamples: 1000}"
+)
+
+
+def model(kind: str) -> Callable[[Path], None]:
+    """A scikit-learn model saved with joblib, and data to evaluate it on."""
+
+    def make(root: Path) -> None:
+        import joblib
+        from sklearn.linear_model import LinearRegression, LogisticRegression
+
+        x = [[i] for i in range(20)]
+        if kind == "regressor":
+            fitted: Any = LinearRegression().fit(x, [i * 0.5 for i in range(20)])
+        else:
+            fitted = LogisticRegression().fit(x, [i % 2 for i in range(20)])
+        joblib.dump(fitted, root / "model.joblib")
+
+    return make
+
+
+EVALUATE = ("evaluate", "--model", "model.joblib", "--data", "e.csv", "--target", "y")
+CASES += [
+    Case(
+        "significance-inf-prediction",
+        ("gate",),
+        "p.csv",
+        needs="pandas",
+        files={
+            "m.json": '{"mae": 0.5}',
+            "mlci.yaml": MAE_GATE,
+            "b.csv": PREDICTIONS,
+            "p.csv": PREDICTIONS.replace("\n3,3,3\n", "\n3,3,inf\n"),
+        },
+    ),
+    Case(
+        "significance-mse-overflows",
+        ("gate",),
+        "p.csv",
+        needs="pandas",
+        files={
+            "m.json": '{"mae": 0.5}',
+            "mlci.yaml": MAE_GATE.replace("resamples", "statistic: mse, resamples"),
+            "b.csv": PREDICTIONS,
+            "p.csv": PREDICTIONS.replace("\n3,3,3\n", "\n3,3,1e200\n"),
+        },
+    ),
+    Case(
+        "evaluate-classification-on-a-regressor",
+        (*EVALUATE, "--task", "classification"),
+        "e.csv: cannot score the model's predictions against column 'y' as classification",
+        needs="sklearn",
+        setup=model("regressor"),
+        files={"e.csv": "x,y\n1,0.5\n2,1.0\n"},
+    ),
+    Case(
+        "evaluate-string-labels-for-an-int-model",
+        EVALUATE,
+        "e.csv",
+        needs="sklearn",
+        setup=model("classifier"),
+        files={"e.csv": "x,y\n1,cat\n2,dog\n"},
+    ),
+]
+
+
 def _bounded() -> None:
     """In the child: a hang or a memory blow-up ends the case instead of the machine."""
     resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30))
 
 
-PENDING = {
-    # in modules #12 is moving right now; fixed once it has landed
-    "csv-gz-truncated-at-base",
-    "csv-gz-corrupt-at-base",
-    "mlflow-uri-unsupported-scheme",
-    "event-nested-deep",
-    "repo-dot-dot",
-    "diff-json-and-md",
-}
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(case, marks=pytest.mark.xfail(strict=True)) if case.id in PENDING else case
-        for case in CASES
-    ],
-    ids=[case.id for case in CASES],
-)
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_bad_input_is_one_line_and_exit_2(case: Case, git_repo: GitRepo) -> None:
     if case.needs:
         pytest.importorskip(case.needs)

@@ -326,3 +326,19 @@ def test_check_comment_with_an_html_answer_only_warns(
         "mlci: warning: could not post the PR comment: GitHub answered GET "
         f"/repos/{REPO}/issues/7/comments with 200 text/html, not JSON"
     ) in result.stderr
+
+
+def test_the_comment_artifact_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    from mlci.github.comments import write_comment_artifact
+
+    target = tmp_path / "victim.txt"
+    target.write_text("keep me")
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    (artifact / "comment.md").symlink_to(target)
+    (artifact / "pr-number").symlink_to(target)
+    write_comment_artifact(artifact, "the report", 7)
+    assert target.read_text() == "keep me"
+    assert not (artifact / "comment.md").is_symlink()
+    assert (artifact / "comment.md").read_text() == "the report"
+    assert (artifact / "pr-number").read_text() == "7\n"

@@ -26,7 +26,7 @@ from mlci.config import Dataset
 from mlci.errors import InputFileError, MlciError
 from mlci.pipeline.context import CheckContext
 from mlci.report.comparison import DataChanges, DatasetComparison, SchemaChange, SchemaChanges
-from mlci.report.model import GateResult, Report
+from mlci.report.model import GateResult, Problem, Report
 
 
 def run(context: CheckContext, report: Report) -> None:
@@ -41,13 +41,18 @@ def run(context: CheckContext, report: Report) -> None:
             continue
         for run in runs:
             if run.error is None:
-                report.gates += compare_with_base(context, dataset, run)
+                report.gates += compare_with_base(context, dataset, run, report.problems)
 
 
 # --- against the base revision ---------------------------------------------------------------
 
 
-def compare_with_base(context: CheckContext, dataset: Dataset, run: DatasetRun) -> list[GateResult]:
+def compare_with_base(
+    context: CheckContext,
+    dataset: Dataset,
+    run: DatasetRun,
+    problems: list[Problem] | None = None,
+) -> list[GateResult]:
     """Fill the run's comparison with schema changes and data changes; return the dataset
     gates."""
     try:
@@ -63,7 +68,7 @@ def compare_with_base(context: CheckContext, dataset: Dataset, run: DatasetRun) 
     assert run.schema is not None
     assert run.data is not None
     gates += _compare_schema(git, base.sha, dataset, run)
-    gates += _compare_data(git, base.sha, dataset, run)
+    gates += _compare_data(git, base.sha, dataset, run, problems)
     return gates
 
 
@@ -116,7 +121,9 @@ def _compare_schema(git: Any, sha: str, dataset: Dataset, run: DatasetRun) -> li
     return breaking_gate(dataset, name, changes, "")
 
 
-def _compare_data(git: Any, sha: str, dataset: Dataset, run: DatasetRun) -> list[GateResult]:
+def _compare_data(
+    git: Any, sha: str, dataset: Dataset, run: DatasetRun, problems: list[Problem] | None
+) -> list[GateResult]:
     from mlci.checks.drift import compare_frames
     from mlci.sources.data_files import read_frame_bytes
 
@@ -150,6 +157,15 @@ def _compare_data(git: Any, sha: str, dataset: Dataset, run: DatasetRun) -> list
         comparison.data = DataChanges(
             "skipped", f"the base revision's data does not load: {error.message}"
         )
+        if problems is not None:  # a broken base copy must not pass the drift gates unsaid
+            problems.append(
+                Problem(
+                    check="datasets",
+                    message=f"{error} (the copy at the base revision {sha[:12]})",
+                    path=error.path,
+                    line=error.line,
+                )
+            )
         return skipped_gates(dataset, run, "base data does not load")
     frames = compare_frames(old, frame)
     comparison.data = DataChanges(
