@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
+from mlci.errors import one_line
 from mlci.report.model import Report, report_to_dict
 from mlci.report.options import RenderOptions
 from mlci.report.tables import Table, headline, report_tables
@@ -13,7 +15,7 @@ from mlci.report.training import train_lines
 
 
 def render_text(report: Report, options: RenderOptions) -> str:
-    lines = [f"{report.title}: {headline(report)}"]
+    lines = [one_line(f"{report.title}: {headline(report)}")]
     if report.base:
         lines.append(f"compared with: {report.base}")
     lines.extend(train_lines(report.train))
@@ -28,7 +30,9 @@ def render_text(report: Report, options: RenderOptions) -> str:
 
 def plain_table(table: Table) -> str:
     """An aligned table of plain text, safe for logs and pipes; a table without columns is a
-    note, its title alone."""
+    note, its title alone. Control characters from users' files (ESC, BEL, CR, a newline in a
+    metric name) are shown escaped, never sent to the terminal."""
+    table = _printable(table)
     if not table.headers:
         return table.title + "\n"
     widths = [len(header) for header in table.headers]
@@ -48,6 +52,7 @@ def plain_table(table: Table) -> str:
 
 
 def rich_table(table: Table, width: int) -> str:
+    table = _printable(table)
     if not table.headers:
         return table.title + "\n"
     from rich.console import Console
@@ -69,6 +74,14 @@ def rich_table(table: Table, width: int) -> str:
     buffer = io.StringIO()
     Console(file=buffer, force_terminal=True, width=width, highlight=False).print(rich)
     return buffer.getvalue()
+
+
+def _printable(table: Table) -> Table:
+    return replace(
+        table,
+        title=one_line(table.title),
+        rows=[[one_line(cell) for cell in row] for row in table.rows],
+    )
 
 
 def render_json(report: Report, options: RenderOptions) -> str:

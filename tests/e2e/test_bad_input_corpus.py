@@ -483,8 +483,25 @@ def test_bad_input_is_one_line_and_exit_2(case: Case, git_repo: GitRepo) -> None
 # --- interrupts ------------------------------------------------------------------------------
 
 
-def _interrupted(args: list[str], cwd: Path, ready: Callable[[], bool]) -> int:
-    """Run mlci, send SIGINT once `ready()` says it is busy, return its exit code."""
+def _reading(pid: int, name: str) -> bool:
+    """Whether process `pid` has `name` open: it is reading the data now."""
+    try:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return any(link.endswith(name) for link in links)
+
+
+_first_seen: dict[int, float] = {}
+
+
+def _seen(pid: int) -> float:
+    """Seconds since this was first asked for `pid` (how long it has been reading)."""
+    return time.monotonic() - _first_seen.setdefault(pid, time.monotonic())
+
+
+def _interrupted(args: list[str], cwd: Path, ready: Callable[[int], bool]) -> int:
+    """Run mlci, send SIGINT once `ready(pid)` says it is busy, return its exit code."""
     process = subprocess.Popen(
         [sys.executable, "-m", "mlci", *args],
         cwd=cwd,
@@ -496,9 +513,10 @@ def _interrupted(args: list[str], cwd: Path, ready: Callable[[], bool]) -> int:
     )
     try:
         deadline = time.monotonic() + 60
-        while not ready() and time.monotonic() < deadline and process.poll() is None:
+        while not ready(process.pid) and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.05)
         assert process.poll() is None, f"finished before the interrupt: {process.stderr.read()}"
+        time.sleep(0.3)  # well inside the read of a file that takes seconds
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     finally:
@@ -522,11 +540,10 @@ def big_data(tmp_path: Path) -> Path:
 
 def test_ctrl_c_while_reading_data_is_130_and_writes_no_file(big_data: Path) -> None:
     out = big_data / "out.json"
-    started = time.monotonic()
     code = _interrupted(
         ["validate", "big.csv.gz", "--schema", "s.yaml", "-o", "out.json"],
         big_data,
-        ready=lambda: time.monotonic() - started > 1.5,  # importing pandas, then reading
+        ready=lambda pid: _reading(pid, "big.csv.gz"),
     )
     assert code == 130
     assert not out.exists()
@@ -536,11 +553,10 @@ def test_ctrl_c_during_a_long_chunked_validation_is_130_and_writes_no_file(
     big_data: Path,
 ) -> None:
     out = big_data / "out.json"
-    started = time.monotonic()
     code = _interrupted(
         ["validate", "big.csv.gz", "--schema", "s.yaml", "--chunksize", "50000", "-o", "out.json"],
         big_data,
-        ready=lambda: time.monotonic() - started > 2.5,
+        ready=lambda pid: _reading(pid, "big.csv.gz") and _seen(pid) > 1.0,
     )
     assert code == 130
     assert not out.exists()

@@ -342,3 +342,13 @@ def test_the_comment_artifact_never_writes_through_a_symlink(tmp_path: Path) -> 
     assert not (artifact / "comment.md").is_symlink()
     assert (artifact / "comment.md").read_text() == "the report"
     assert (artifact / "pr-number").read_text() == "7\n"
+
+
+@pytest.mark.parametrize("args", [("diff",), ("gate",), ("check",)])
+def test_control_characters_in_names_never_reach_the_terminal(
+    mlci: Invoker, hostile_repo: GitRepo, args: tuple[str, ...]
+) -> None:
+    result = mlci(*args, cwd=hostile_repo.path)
+    assert "\x1b" not in result.stdout + result.stderr
+    assert "acc\\x1b[31mred" in result.stdout
+    assert "x\\n::error title=INJECTED::pwned" in result.stdout  # one line, shown escaped
