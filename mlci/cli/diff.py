@@ -117,7 +117,16 @@ def diff(
 
 
 def _from_cwd(target: str, cwd: Path, root: Path) -> str:
-    return Path(os.path.relpath((cwd / target).resolve(), root.resolve())).as_posix()
+    # The directory is resolved, the file itself is not: a symlinked metrics file (a loop, a
+    # device) is then named and refused as what it is when it is read.
+    where = cwd / target
+    try:
+        located = where.parent.resolve() / where.name
+        return Path(os.path.relpath(located, root.resolve())).as_posix()
+    except (OSError, RuntimeError):  # Python < 3.13 says a symlink loop with RuntimeError
+        from mlci.errors import InputFileError
+
+        raise InputFileError("is a symbolic link loop", path=target) from None
 
 
 def _relative_to(metrics: MetricSet, cwd: Path, root: Path) -> MetricSet:
