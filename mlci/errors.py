@@ -101,6 +101,11 @@ class GitError(MlciError):
     """A git revision or repository problem the user can fix (bad rev, shallow clone, ...)."""
 
 
+class NoBaseBranch(GitError):
+    """Nothing names a base branch and none exists yet (a new repository, before its first
+    push): `mlci check` then compares with nothing, and says so."""
+
+
 class MissingExtraError(MlciError):
     """A command needs an optional dependency that is not installed."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mlci.config_file import ConfigFile
-from mlci.errors import BaselineUnavailable, MlciError
+from mlci.errors import BaselineUnavailable, MlciError, NoBaseBranch
 from mlci.sources.git import BaseRevision, Git
 from mlci.sources.metrics import FileSource, Kind, MetricSet, load_metrics
 
@@ -76,7 +76,30 @@ def choose_baseline(workspace: Workspace) -> Baseline:
             return FilesBaseline(workspace, settings.dir)
         if settings.source == "mlflow":
             return MlflowRunBaseline(workspace)
+    if workspace.base_override is None and not (settings is not None and settings.rev):
+        try:
+            workspace.base_revision()
+        except NoBaseBranch as error:
+            return NoBaseline(error.message)
     return GitBaseline(workspace)
+
+
+@dataclass
+class NoBaseline:
+    """Nothing to compare with yet: a new repository before its first push, with no base branch
+    (`mlci check` right after `mlci init`). Every metric is new; the report says why."""
+
+    reason: str
+    from_git: bool = False
+
+    def label(self) -> str:
+        return f"nothing yet: {self.reason}; every metric is new"
+
+    def metrics(self, kind: Kind = "metrics") -> MetricSet:
+        return MetricSet(label="no baseline")
+
+    def predictions(self, path: str) -> Predictions:
+        raise BaselineUnavailable(f"no baseline to compare {path} with ({self.reason})")
 
 
 @dataclass

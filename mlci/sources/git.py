@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlci.errors import GitError, InputFileError
+from mlci.errors import GitError, InputFileError, NoBaseBranch
 
 SHALLOW_HINT = (
     "the clone is shallow and lacks the base commit: fetch the full history "
@@ -195,6 +195,8 @@ def default_base(
         if git.is_shallow()
         else f"fetch it (`git fetch {remote} {wanted}`), set `baseline.branch`, or pass --base REV"
     )
+    if not named and not git.is_shallow():
+        raise NoBaseBranch(f"no base branch found (tried {', '.join(candidates)})", hint=hint)
     what = f"base branch {wanted!r} not found" if named else "no base branch found"
     raise GitError(f"{what} (tried {', '.join(candidates)})", hint=hint)
 

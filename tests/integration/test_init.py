@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -291,3 +292,25 @@ def test_generated_workflows_use_declared_inputs_and_secrets(
         "AWS_SECRET_ACCESS_KEY": "${{ secrets.AWS_SECRET_ACCESS_KEY }}",
     }
     assert set(job["secrets"]) <= set(call["secrets"])
+
+
+def test_check_right_after_init_compares_with_nothing_and_says_so(
+    git_repo: GitRepo, mlci: Invoker
+) -> None:
+    """Before the first commit there is no base branch: every metric is new, nothing fails."""
+    git_repo.write("metrics.json", '{"accuracy": 0.9, "loss": 0.2}\n')
+    assert mlci("init", "--no-workflow", cwd=git_repo.path).exit_code == 0
+    result = mlci("check", "--format", "json", cwd=git_repo.path)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["base"] == (
+        "nothing yet: no base branch found (tried origin/main, main, origin/master, master); "
+        "every metric is new"
+    )
+    assert {row["name"]: row["verdict"] for row in report["diff"]["metrics"]} == {
+        "accuracy": "added",
+        "loss": "added",
+    }
+    # A base branch that is named but missing is still an error.
+    named = mlci("check", "--base", "origin/main", cwd=git_repo.path)
+    assert named.exit_code == 2
