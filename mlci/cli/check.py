@@ -78,7 +78,11 @@ def check(
                 config,
                 lambda project: run_check(
                     CheckContext(
-                        config=project, base_override=base, progress=progress, actions_from=actions
+                        config=project,
+                        base_override=base,
+                        progress=progress,
+                        actions_from=actions,
+                        allow_no_base=True,
                     )
                 ),
                 changed_only=changed,
@@ -87,7 +91,11 @@ def check(
         else:
             report = run_check(
                 CheckContext(
-                    config=config, base_override=base, progress=progress, actions_from=actions
+                    config=config,
+                    base_override=base,
+                    progress=progress,
+                    actions_from=actions,
+                    allow_no_base=True,
                 )
             )
     if github.report_id:

@@ -33,6 +33,7 @@ class Workspace(Protocol):
     config: ConfigFile
     env: Mapping[str, str]
     base_override: str | None
+    allow_no_base: bool
 
     @property
     def git(self) -> Git: ...
@@ -76,7 +77,8 @@ def choose_baseline(workspace: Workspace) -> Baseline:
             return FilesBaseline(workspace, settings.dir)
         if settings.source == "mlflow":
             return MlflowRunBaseline(workspace)
-    if workspace.base_override is None and not (settings is not None and settings.rev):
+    unnamed = workspace.base_override is None and not (settings is not None and settings.rev)
+    if workspace.allow_no_base and unnamed:
         try:
             workspace.base_revision()
         except NoBaseBranch as error:

@@ -32,6 +32,9 @@ class CheckContext:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     base_override: str | None = None
     """`--base REV` (or `mlci diff A_REV`) from the command line."""
+    allow_no_base: bool = False
+    """Without any base branch yet (a new repository), compare with nothing instead of failing
+    (`mlci check`; `mlci diff` and `mlci gate` still say the base is missing)."""
     head_override: str | None = None
     """`mlci diff A_REV B_REV`: read the head side at a revision instead of the work tree."""
     targets: tuple[str, ...] | None = None
