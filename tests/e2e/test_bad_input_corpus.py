@@ -516,7 +516,7 @@ def _interrupted(args: list[str], cwd: Path, ready: Callable[[int], bool]) -> in
         while not ready(process.pid) and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.05)
         assert process.poll() is None, f"finished before the interrupt: {process.stderr.read()}"
-        time.sleep(0.3)  # well inside the read of a file that takes seconds
+        time.sleep(0.1)  # well inside the read of a file that takes seconds
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     finally:
@@ -528,11 +528,12 @@ def _interrupted(args: list[str], cwd: Path, ready: Callable[[int], bool]) -> in
     return process.returncode
 
 
-@pytest.fixture
-def big_data(tmp_path: Path) -> Path:
-    """A .csv.gz big enough that reading and validating it takes seconds."""
+@pytest.fixture(scope="module")
+def big_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A .csv.gz big enough that reading and validating it takes seconds (made once: slow)."""
     pytest.importorskip("pandera")
-    rows = "".join(f"{i}\n" for i in range(8_000_000))
+    tmp_path = tmp_path_factory.mktemp("big")
+    rows = "".join(f"{i}\n" for i in range(16_000_000))
     (tmp_path / "big.csv.gz").write_bytes(gzip.compress(("a\n" + rows).encode(), compresslevel=1))
     (tmp_path / "s.yaml").write_text(SCHEMA)
     return tmp_path
@@ -556,7 +557,7 @@ def test_ctrl_c_during_a_long_chunked_validation_is_130_and_writes_no_file(
     code = _interrupted(
         ["validate", "big.csv.gz", "--schema", "s.yaml", "--chunksize", "50000", "-o", "out.json"],
         big_data,
-        ready=lambda pid: _reading(pid, "big.csv.gz") and _seen(pid) > 1.0,
+        ready=lambda pid: _reading(pid, "big.csv.gz") and _seen(pid) > 0.2,
     )
     assert code == 130
     assert not out.exists()
