@@ -64,6 +64,16 @@ def cli_reference() -> str:
 def _fields(tree: ast.Module) -> dict[str, list[tuple[str, str, str, str]]]:
     """Class name -> [(field, type, default, doc)] read from the source, docstrings included."""
     classes: dict[str, list[tuple[str, str, str, str]]] = {}
+    # Module-level type aliases (`Statistic = Literal[...]`) are shown as what they stand for.
+    aliases = {
+        node.targets[0].id: ast.unparse(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Subscript)
+        and ast.unparse(node.value.value) == "Literal"
+    }
     for node in tree.body:
         if not isinstance(node, ast.ClassDef):
             continue
@@ -82,7 +92,10 @@ def _fields(tree: ast.Module) -> dict[str, list[tuple[str, str, str, str]]]:
                 default = ast.unparse(item.value) if item.value is not None else "required"
                 if isinstance(item.value, ast.Name):  # a named constant: show its value
                     default = repr(getattr(mlci.config, item.value.id))
-                rows.append((item.target.id, ast.unparse(item.annotation), default, doc))
+                annotation = ast.unparse(item.annotation)
+                for alias, value in aliases.items():
+                    annotation = re.sub(rf"\b{alias}\b", value, annotation)
+                rows.append((item.target.id, annotation, default, doc))
         classes[node.name] = rows
     return classes
 

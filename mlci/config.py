@@ -27,6 +27,31 @@ MAX_RESAMPLES = 1_000_000
 proportion (a billion would allocate tens of GiB)."""
 
 
+Statistic = Literal[
+    "accuracy",
+    "error_rate",
+    "mae",
+    "mse",
+    "rmse",
+    "balanced_accuracy",
+    "f1_macro",
+    "f1_weighted",
+    "f1",
+    "precision_macro",
+    "precision_weighted",
+    "precision",
+    "recall_macro",
+    "recall_weighted",
+    "recall",
+    "roc_auc",
+    "log_loss",
+    "r2",
+    "mape",
+]
+"""What a significance rule compares on paired predictions."""
+STATISTICS: tuple[Statistic, ...] = typing.get_args(Statistic)
+
+
 class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """Base of every config section: unknown keys are errors."""
 
@@ -173,30 +198,7 @@ class Significance(_Section, frozen=True):
     """Random seed: the same seed gives the same interval."""
     tolerance: float = 0.0
     """How much worse the head may be before a significant difference fails the gate."""
-    statistic: (
-        Literal[
-            "accuracy",
-            "error_rate",
-            "mae",
-            "mse",
-            "rmse",
-            "balanced_accuracy",
-            "f1_macro",
-            "f1_weighted",
-            "f1",
-            "precision_macro",
-            "precision_weighted",
-            "precision",
-            "recall_macro",
-            "recall_weighted",
-            "recall",
-            "roc_auc",
-            "log_loss",
-            "r2",
-            "mape",
-        ]
-        | None
-    ) = None
+    statistic: Statistic | None = None
     """What is compared on the predictions; by default implied by the metric name (`accuracy`,
     `f1_macro`, `roc_auc`, `log_loss`, `mae`, `rmse`, `r2`, `mape`, ...)."""
 

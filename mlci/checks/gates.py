@@ -17,7 +17,7 @@ from mlci.report.model import GateResult, GateStatus
 from mlci.sources.metrics import MetricSet
 
 if TYPE_CHECKING:
-    from mlci.checks.stats import Statistic
+    from mlci.config import Statistic
     from mlci.sources.predictions import Predictions
 
 MLFLOW_ZERO_BASELINE_STEP = 1e-10
@@ -332,7 +332,8 @@ def _percent(value: float, ref: float) -> str:
 def _significance(
     gate: Gate, options: Significance, predictions: PredictionsLoader | None
 ) -> GateResult:
-    from mlci.checks.stats import DIRECTIONS, STATISTICS, statistic_for
+    from mlci.checks.stats import DIRECTIONS, statistic_for
+    from mlci.config import STATISTICS
 
     result = GateResult(
         metric=gate.metric,

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-    from mlci.checks.stats import Statistic
+    from mlci.config import Statistic
 
 
 @dataclass

@@ -23,35 +23,13 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
 
 from mlci.checks.direction import Direction
+from mlci.config import STATISTICS, Statistic
 
-Statistic = Literal[
-    "accuracy",
-    "error_rate",
-    "mae",
-    "mse",
-    "rmse",
-    "balanced_accuracy",
-    "f1_macro",
-    "f1_weighted",
-    "f1",
-    "precision_macro",
-    "precision_weighted",
-    "precision",
-    "recall_macro",
-    "recall_weighted",
-    "recall",
-    "roc_auc",
-    "log_loss",
-    "r2",
-    "mape",
-]
-STATISTICS: tuple[Statistic, ...] = get_args(Statistic)
 DIRECTIONS: dict[Statistic, Direction] = {
     statistic: "lower"
     if statistic in ("error_rate", "mae", "mse", "rmse", "log_loss", "mape")
