@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlci.checks.direction import Direction
+from mlci.checks.stats import DIRECTIONS
 from mlci.report.model_diff import (
     ChangedExample,
     ChangedPredictions,
@@ -34,22 +35,6 @@ if TYPE_CHECKING:
 
 FloatArray = NDArray[np.float64]
 OTHER_SLICE = "(other)"
-HIGHER = {
-    "accuracy",
-    "balanced_accuracy",
-    "precision_macro",
-    "recall_macro",
-    "f1_macro",
-    "precision_weighted",
-    "recall_weighted",
-    "f1_weighted",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "r2",
-}
-"""Metrics where higher is better; the others (log_loss, mae, mse, rmse, mape) lower."""
 CONFUSION_METRICS = (
     "accuracy",
     "balanced_accuracy",
@@ -62,6 +47,10 @@ CONFUSION_METRICS = (
 )
 BINARY_METRICS = ("precision", "recall", "f1")
 REGRESSION_METRICS = ("mae", "mse", "rmse", "r2", "mape")
+
+
+HIGHER = frozenset(name for name, direction in DIRECTIONS.items() if direction == "higher")
+"""Metrics where higher is better (one list with the significance gate's); the others lower."""
 
 
 def direction_of(metric: str) -> Direction:
