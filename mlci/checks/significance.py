@@ -403,18 +403,30 @@ class Placements:
 
 
 def placements(truth: NDArray[np.bool_], score: FloatArray) -> Placements | None:
-    """Placement values from mid-ranks (Sun & Xu's fast DeLong): O(n log n)."""
-    from scipy.stats import rankdata
+    """Placement values from one sort of the scores (Sun & Xu's fast DeLong): O(n log n).
 
-    m = int(truth.sum())
+    Examples with tied scores share their values, so they come from counts per run of ties: a
+    positive's V10 is (negatives below its run + half the negatives in it) / n, a negative's V01
+    (positives above its run + half the positives in it) / m. These are Sun & Xu's mid-rank
+    formulas, from one sort instead of three rankings."""
+    m = int(np.count_nonzero(truth))
     n = len(truth) - m
     if m == 0 or n == 0:
         return None
-    ranks = rankdata(score)
-    within_positive = rankdata(score[truth])
-    within_negative = rankdata(score[~truth])
-    v10 = (ranks[truth] - within_positive) / n
-    v01 = 1.0 - (ranks[~truth] - within_negative) / m
+    order = np.argsort(score)  # the order within a run of ties does not matter
+    ordered = score[order]
+    first = np.empty(len(ordered), dtype=np.bool_)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    positives = np.add.reduceat(truth[order].astype(np.int64), starts)
+    negatives = np.diff(np.append(starts, len(ordered))) - positives
+    v10_of_run = (np.cumsum(negatives) - 0.5 * negatives) / n
+    v01_of_run = (m - np.cumsum(positives) + 0.5 * positives) / m
+    run = np.empty(len(ordered), dtype=np.intp)
+    run[order] = np.cumsum(first) - 1
+    v10 = v10_of_run[run[truth]]
+    v01 = v01_of_run[run[~truth]]
     return Placements(auc=float(v10.mean()), positive=v10, negative=v01)
 
 

@@ -77,6 +77,87 @@ def test_delong_equals_its_definition_and_sklearn_auc() -> None:
     assert interval.high == pytest.approx(interval.difference + half, rel=1e-9)
 
 
+def placements_by_ranks(truth: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sun & Xu (2014) as written: placement values from three mid-rankings (scipy's)."""
+    from scipy.stats import rankdata
+
+    m, n = truth.sum(), (~truth).sum()
+    ranks = rankdata(score)
+    v10 = (ranks[truth] - rankdata(score[truth])) / n
+    v01 = 1.0 - (ranks[~truth] - rankdata(score[~truth])) / m
+    return v10, v01
+
+
+@pytest.mark.parametrize("decimals", [1, 3, 12])
+def test_placements_from_one_sort_equal_the_mid_rank_formulas(decimals: int) -> None:
+    rng = np.random.default_rng(decimals)
+    truth = rng.random(5000) < 0.3
+    score = np.round(truth * 0.8 + rng.normal(size=5000), decimals)  # ties at 1 and 3 decimals
+    found = placements(truth, score)
+    assert found is not None
+    v10, v01 = placements_by_ranks(truth, score)
+    np.testing.assert_allclose(found.positive, v10, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(found.negative, v01, rtol=0, atol=1e-12)
+    assert found.auc == pytest.approx(metrics.roc_auc_score(truth, score), abs=1e-12)
+
+
+def ovr_variance_by_definition(
+    target: np.ndarray, head: np.ndarray, base: np.ndarray
+) -> tuple[float, float, float]:
+    """(macro AUC head, macro AUC base, Var of the difference): every class's DeLong
+    components from the kernel over every (positive, negative) pair, each example's share of
+    the macro average's error summed over the classes."""
+    k = head.shape[1]
+    influence = np.zeros(len(target))
+    aucs = np.zeros((2, k))
+    for c in range(k):
+        truth = target == c
+        m, n = truth.sum(), (~truth).sum()
+        parts = []
+        for side, proba in enumerate((head, base)):
+            x, y = proba[truth, c][:, None], proba[~truth, c][None, :]
+            kernel = (x > y) + 0.5 * (x == y)
+            aucs[side, c] = kernel.mean()
+            parts.append((kernel.mean(axis=1) - aucs[side, c], kernel.mean(axis=0) - aucs[side, c]))
+        influence[truth] += (parts[0][0] - parts[1][0]) / (k * math.sqrt(m * (m - 1)))
+        influence[~truth] += (parts[0][1] - parts[1][1]) / (k * math.sqrt(n * (n - 1)))
+    return float(aucs[0].mean()), float(aucs[1].mean()), float(influence @ influence)
+
+
+def test_one_vs_rest_delong_equals_its_definition_and_sklearn_auc() -> None:
+    rng = np.random.default_rng(12)
+    n, k = 900, 4
+    target = rng.choice(k, size=n, p=[0.4, 0.3, 0.2, 0.1])
+    shared = rng.normal(size=(n, k))
+    probas = []
+    for signal in (1.2, 1.0):
+        logits = signal * np.eye(k)[target] + shared + 0.5 * rng.normal(size=(n, k))
+        proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        probas.append(np.round(proba, 2))  # ties, counted half
+    paired = PairedPredictions(
+        task="multiclass",
+        ids=np.arange(n),
+        target=target.astype(np.intp),
+        head=probas[0].argmax(axis=1),
+        base=probas[1].argmax(axis=1),
+        labels=list(range(k)),
+        head_proba=probas[0],
+        base_proba=probas[1],
+    )
+    interval = delong_interval(paired)
+    assert interval is not None
+    head_auc, base_auc, variance = ovr_variance_by_definition(target, probas[0], probas[1])
+    assert interval.head == pytest.approx(head_auc, abs=1e-12)
+    assert interval.base == pytest.approx(base_auc, abs=1e-12)
+    onehot = np.eye(k)[target]
+    assert interval.head == pytest.approx(
+        metrics.roc_auc_score(onehot, probas[0], average="macro"), abs=1e-12
+    )
+    half = 1.959963984540054 * math.sqrt(variance)
+    assert interval.low == pytest.approx(interval.difference - half, abs=1e-12)
+    assert interval.high == pytest.approx(interval.difference + half, abs=1e-12)
+
+
 def multiclass_pair(n: int, seed: int, k: int = 4) -> PairedPredictions:
     rng = np.random.default_rng(seed)
     truth = rng.choice(k, size=n, p=np.linspace(2, 1, k) / np.linspace(2, 1, k).sum())
