@@ -423,7 +423,7 @@ def significance_result(
         "resamples": boot.resamples,
         "seed": boot.seed,
         "tolerance": options.tolerance,
-        "method": "paired bootstrap, percentile interval",
+        "method": boot.method,
         "head_predictions": head.label,
         "base_predictions": base.label,
     }

@@ -156,16 +156,77 @@ def _confusion_intervals(
     seed: int,
     method: Method,
 ) -> dict[str, PairedInterval]:
+    """Accuracy and error rate from their own four cells, every other confusion-matrix
+    statistic from the joint cells: a statistic's interval never depends on which others are
+    asked for with it (the gate asks for one, the model diff for all)."""
+    point_head, point_base = _point_values(paired, statistics)
+    results: dict[str, PairedInterval] = {}
+    counted = [s for s in statistics if s in ("accuracy", "error_rate")]
+    if counted:
+        gains = accuracy_differences(
+            paired.head == paired.target, paired.base == paired.target, resamples, seed
+        )
+        for s in counted:
+            low, high = percentiles(gains if s == "accuracy" else -gains, confidence)
+            interval = _interval(s, paired, point_head[s], point_base[s], low, high, CELLS_2X2)
+            results[s] = _with(interval, resamples=resamples, seed=seed, confidence=confidence)
+    rest = [s for s in statistics if s not in counted]
+    if rest:
+        results.update(
+            _joint_cell_intervals(
+                paired,
+                rest,
+                point_head,
+                point_base,
+                resamples=resamples,
+                confidence=confidence,
+                seed=seed,
+                method=method,
+            )
+        )
+    return {s: results[s] for s in statistics}
+
+
+CELLS_2X2 = "exact multinomial bootstrap over the (head right, base right) cells, smoothed"
+
+
+def accuracy_differences(
+    head_right: NDArray[np.bool_], base_right: NDArray[np.bool_], resamples: int, seed: int
+) -> FloatArray:
+    """`resamples` draws of accuracy(head) - accuracy(base) under the paired bootstrap: the
+    counts of the four (head right?, base right?) cells are Multinomial(n, cell shares), the
+    shares smoothed as every confusion-matrix statistic's are (`SMOOTHING`). The one method for
+    accuracy and error rate, in the model diff and in the gate (`mlci.checks.stats`)."""
+    n = len(head_right)
+    joint = (2 + base_right.astype(np.intp)) * 2 + head_right.astype(np.intp)
+    cells, observed = np.unique(joint, return_counts=True)
+    cells, counts = _smoothed(cells, observed.astype(np.float64), 2)
+    shares = counts / counts.sum()
+    gain = (cells % 2).astype(np.float64) - ((cells // 2) % 2).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    per_block = max(1, BLOCK_ELEMENTS // len(cells))
+    differences = np.empty(resamples)
+    for start in range(0, resamples, per_block):
+        size = min(per_block, resamples - start)
+        drawn = rng.multinomial(n, shares, size=size).astype(np.float64)
+        differences[start : start + size] = drawn @ gain / n
+    return differences
+
+
+def _joint_cell_intervals(
+    paired: PairedPredictions,
+    statistics: list[str],
+    point_head: dict[str, float],
+    point_base: dict[str, float],
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+    method: Method,
+) -> dict[str, PairedInterval]:
     k = len(paired.labels)
     n = paired.size
-    if set(statistics) <= {"accuracy", "error_rate"}:
-        # Only (head right?, base right?) matters: 4 cells instead of up to K³.
-        k = 2
-        right_head = (paired.head == paired.target).astype(np.intp)
-        right_base = (paired.base == paired.target).astype(np.intp)
-        joint = (1 * k + right_base) * k + right_head
-    else:
-        joint = (paired.target * k + paired.base) * k + paired.head
+    joint = (paired.target * k + paired.base) * k + paired.head
     cells, observed = np.unique(joint, return_counts=True)
     cells, counts = _smoothed(cells, observed.astype(np.float64), k)
     truth, base, head = cells // (k * k), (cells // k) % k, cells % k
@@ -183,46 +244,44 @@ def _confusion_intervals(
             counts_of = ClassCounts(
                 tp=cell_counts @ tp_map, predicted=cell_counts @ predicted_map, support=support
             )
-            values = confusion_metrics(counts_of, positive)
-            values["error_rate"] = 1.0 - values["accuracy"]
-            sides.append(values)
+            sides.append(confusion_metrics(counts_of, positive))
         return {s: sides[0][s] - sides[1][s] for s in statistics}
 
-    point_head, point_base = _point_values(paired, statistics)
     shares = counts / counts.sum()
-    exact = method == "exact" or (method == "auto" and len(cells) * resamples <= EXACT_CELL_DRAWS)
-    gradients: dict[str, FloatArray] = {}
-    if not exact:
+    # Analytic quantiles where the draw would be slow and the statistic is smooth enough; each
+    # statistic decides alone, so its interval is the same whatever else is asked for.
+    analytic: dict[str, FloatArray] = {}
+    if method == "approximate" or (method == "auto" and len(cells) * resamples > EXACT_CELL_DRAWS):
         gradients = _gradients(scores, shares, statistics)
-        exact = method == "auto" and not all(
-            well_behaved(gradients[s] - gradients[s] @ shares, n, shares) for s in statistics
-        )
+        for s in statistics:
+            influence = gradients[s] - gradients[s] @ shares
+            if method == "approximate" or well_behaved(influence, n, shares):
+                analytic[s] = influence
     results = {}
-    if exact:
+    label = "bootstrap quantiles by Cornish-Fisher from influence values over joint cells"
+    for s, influence in analytic.items():
+        low, high = cornish_fisher(
+            point_head[s] - point_base[s], influence, confidence, n, weights=shares
+        )
+        interval = _interval(s, paired, point_head[s], point_base[s], low, high, label)
+        results[s] = _with(interval, resamples=0, seed=seed, confidence=confidence)
+    drawn_statistics = [s for s in statistics if s not in analytic]
+    if drawn_statistics:
         rng = np.random.default_rng(seed)
         per_block = max(1, BLOCK_ELEMENTS // len(cells))
-        differences = {s: np.empty(resamples) for s in statistics}
+        differences = {s: np.empty(resamples) for s in drawn_statistics}
         for start in range(0, resamples, per_block):
             size = min(per_block, resamples - start)
             drawn = rng.multinomial(n, shares, size=size).astype(np.float64)
             for name, values in scores(drawn).items():
-                differences[name][start : start + size] = values
+                if name in differences:
+                    differences[name][start : start + size] = values
         label = "exact multinomial bootstrap over the joint (target, base, head) cells"
-        for s in statistics:
+        for s in drawn_statistics:
             low, high = percentiles(differences[s], confidence)
-            results[s] = _interval(s, paired, point_head[s], point_base[s], low, high, label)
-    else:
-        label = "bootstrap quantiles by Cornish-Fisher from influence values over joint cells"
-        for s in statistics:
-            influence = gradients[s] - gradients[s] @ shares
-            low, high = cornish_fisher(
-                point_head[s] - point_base[s], influence, confidence, n, weights=shares
-            )
-            results[s] = _interval(s, paired, point_head[s], point_base[s], low, high, label)
-    return {
-        s: _with(results[s], resamples=resamples if exact else 0, seed=seed, confidence=confidence)
-        for s in statistics
-    }
+            interval = _interval(s, paired, point_head[s], point_base[s], low, high, label)
+            results[s] = _with(interval, resamples=resamples, seed=seed, confidence=confidence)
+    return results
 
 
 SMOOTHING = 0.5

@@ -5,23 +5,25 @@ values (correct or not; an absolute or squared error). A bootstrap resample draw
 replacement and keeps the pairs together, which is what makes the interval of the difference
 much narrower than the intervals of the two metrics taken apart.
 
-Two exact ways to draw the resamples, chosen by the statistic:
+The resamples are drawn by the same functions as the model diff's intervals
+(`mlci.checks.significance`, `mlci.checks.resampling`), so a gate and the model diff give the
+same interval for the same metric, seed and resamples:
 
 - accuracy and error rate depend only on how many drawn examples fall in each of the four
   (head right?, base right?) cells, and those counts of n draws with replacement are
-  Multinomial(n, cell shares). Drawing the counts is the same distribution as drawing the
-  indices, at O(resamples) cost.
+  Multinomial(n, cell shares) (smoothed where the models disagree: `significance.SMOOTHING`),
+  at O(resamples) cost.
 - MAE, MSE and RMSE draw the indices, in blocks of resamples whose index matrix stays under
-  `BLOCK_ELEMENTS`, on a few threads (numpy releases the GIL). Each block has its own generator
-  spawned from the seed, so the result depends on the seed only, not on the number of threads.
+  `resampling.BLOCK_ELEMENTS`, on a few threads (numpy releases the GIL). Each block has its own
+  generator spawned from the seed, so the result depends on the seed only, not on the number of
+  threads. Beyond `resampling.EXACT_DRAWS` index draws, the same bootstrap's quantiles are
+  computed analytically.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,8 +92,6 @@ _NAMES: dict[str, Statistic] = {
 }
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 _PREFIXES = ("test_", "val_", "valid_", "validation_", "eval_", "holdout_")
-BLOCK_ELEMENTS = 1 << 22
-"""Indices drawn per block of resamples (32 MiB of int64): memory stays bounded for any n."""
 
 FloatArray = NDArray[np.float64]
 
@@ -122,6 +122,8 @@ class BootstrapResult:
     confidence: float
     resamples: int
     seed: int
+    method: str = "paired bootstrap"
+    """How the interval was computed, in words (shown in the gate details)."""
 
 
 @dataclass(frozen=True)
@@ -178,9 +180,14 @@ def paired_bootstrap(
     if statistic not in PER_EXAMPLE:
         raise ValueError(f"{statistic} is not a mean of per-example values")
     if statistic in CLASSIFICATION:
-        differences = _binary_differences(head, base, resamples, seed)
-        alpha = 1.0 - confidence
-        low, high = np.quantile(differences, [alpha / 2, 1 - alpha / 2])
+        # The model diff's method, from the same function: the same interval in both places.
+        from mlci.checks.resampling import percentiles
+        from mlci.checks.significance import CELLS_2X2, accuracy_differences
+
+        right = 1.0 if statistic == "accuracy" else 0.0
+        gains = accuracy_differences(head == right, base == right, resamples, seed)
+        low, high = percentiles(gains if statistic == "accuracy" else -gains, confidence)
+        method = CELLS_2X2
     else:
         from mlci.checks.resampling import mean_function_interval
 
@@ -190,7 +197,7 @@ def paired_bootstrap(
             columns, function = np.column_stack([head, base]), _root_difference
         else:
             columns, function = (head - base)[:, None], _first_mean
-        low, high, _, _ = mean_function_interval(
+        low, high, method, _ = mean_function_interval(
             columns,
             function,
             resamples=resamples,
@@ -210,6 +217,7 @@ def paired_bootstrap(
         confidence=confidence,
         resamples=resamples,
         seed=seed,
+        method=method,
     )
 
 
@@ -219,66 +227,6 @@ def _root_difference(means: FloatArray) -> FloatArray:
 
 def _first_mean(means: FloatArray) -> FloatArray:
     return np.asarray(means[..., 0], dtype=np.float64)
-
-
-def _binary_differences(
-    head: FloatArray, base: FloatArray, resamples: int, seed: int
-) -> FloatArray:
-    n = len(head)
-    head_only = int(np.count_nonzero((head == 1) & (base == 0)))
-    base_only = int(np.count_nonzero((head == 0) & (base == 1)))
-    rest = n - head_only - base_only
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n, np.array([head_only, base_only, rest]) / n, size=resamples)
-    return np.asarray((counts[:, 0] - counts[:, 1]) / n, dtype=np.float64)
-
-
-def _indexed_differences(
-    statistic: Statistic,
-    head: FloatArray,
-    base: FloatArray,
-    resamples: int,
-    seed: int,
-    workers: int | None,
-) -> FloatArray:
-    n = len(head)
-    per_block = max(1, BLOCK_ELEMENTS // n)
-    starts = range(0, resamples, per_block)
-    seeds = np.random.SeedSequence(seed).spawn(len(starts))
-    # mean(head) - mean(base) = mean(head - base): one gather, unless the statistic is not
-    # linear in the mean (RMSE), which needs both means of every resample.
-    linear = statistic != "rmse"
-    delta = np.ascontiguousarray(head - base) if linear else None
-    differences = np.empty(resamples, dtype=np.float64)
-
-    def block(index: int) -> None:
-        start = starts[index]
-        size = min(per_block, resamples - start)
-        rng = np.random.Generator(np.random.SFC64(seeds[index]))
-        drawn = rng.integers(0, n, size=size * n, dtype=np.intp)
-        if delta is not None:
-            means = np.take(delta, drawn).reshape(size, n).sum(axis=1) / n
-            differences[start : start + size] = means
-        else:
-            head_means = np.take(head, drawn).reshape(size, n).sum(axis=1) / n
-            base_means = np.take(base, drawn).reshape(size, n).sum(axis=1) / n
-            differences[start : start + size] = np.sqrt(head_means) - np.sqrt(base_means)
-
-    threads = workers or _available_cores()
-    if threads == 1 or len(starts) == 1:
-        for index in range(len(starts)):
-            block(index)
-    else:
-        with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
-            list(pool.map(block, range(len(starts))))
-    return differences
-
-
-def _available_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def mcnemar(head_correct: FloatArray, base_correct: FloatArray) -> McNemarResult:

@@ -97,6 +97,44 @@ def test_a_slice_gate_fails_a_pr_better_overall_but_worse_in_one_region(
     assert set(broken[0]["features"]) >= {"region", "band_0"}
 
 
+SIGNIFICANCE_GATES = """
+  - metric: accuracy
+    significance: {}
+  - metric: error_rate
+    significance: {}
+  - metric: f1_macro
+    significance: {}
+  - metric: balanced_accuracy
+    significance: {}
+"""
+
+
+@pytest.mark.parametrize("example", ["iris", "regions"])
+def test_a_gate_and_the_model_diff_give_the_same_interval(
+    mlci: Invoker, example: str, request: pytest.FixtureRequest
+) -> None:
+    """One method in one place: the significance rule's interval of a metric is the model
+    diff's, to the last digit (same seed, same resamples)."""
+    folder: Path = request.getfixturevalue(example)
+    config = (folder / "mlci.yaml").read_text()
+    config = config.replace("\ngates:\n", "\ngates:" + SIGNIFICANCE_GATES, 1)
+    (folder / "mlci.yaml").write_text(config)
+    report = json.loads(mlci("check", "--format", "json", cwd=folder).stdout)
+    rows = {row["metric"]: row for row in report["gates"] if row["rule"] == "significance"}
+    assert set(rows) >= {"accuracy", "error_rate", "f1_macro", "balanced_accuracy"}
+    metrics = report["model"]["metrics"]
+    for name in ("accuracy", "f1_macro", "balanced_accuracy"):
+        details = rows[name]["details"]
+        assert (details["ci_low"], details["ci_high"]) == (
+            metrics[name]["ci_low"],
+            metrics[name]["ci_high"],
+        ), name
+    # The error rate is the accuracy's mirror: its interval, negated.
+    error = rows["error_rate"]["details"]
+    assert error["ci_low"] == pytest.approx(-metrics["accuracy"]["ci_high"], abs=1e-15)
+    assert error["ci_high"] == pytest.approx(-metrics["accuracy"]["ci_low"], abs=1e-15)
+
+
 def test_bad_paired_predictions_are_exit_2_with_one_line(mlci: Invoker, iris: Path) -> None:
     lines = (iris / "predictions.csv").read_text().splitlines()
     duplicated = [*lines[:3], lines[1], *lines[3:]]
