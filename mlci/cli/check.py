@@ -38,6 +38,21 @@ from mlci.cli.state import CliState, format_option, output_option, pass_state
     help="Like --all, but run only the projects with a change under them (or in "
     "`shared_paths`) against the base; the others are listed as not run.",
 )
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="PART",
+    help="Run only this part of the check and write a partial report, for `mlci report merge`: "
+    "a step (train, datasets, diff, model, gates, dvc, log), one dataset (`datasets:NAME`), or "
+    "with --all/--changed one project (`projects:PATH`). Repeat for several.",
+)
+@click.option(
+    "--skip",
+    multiple=True,
+    metavar="PART",
+    help="Run every part but this one (repeatable; as --only names them): the report of the "
+    "parts other jobs do not run.",
+)
 @github_options(check=True)
 @pass_state
 def check(
@@ -48,6 +63,8 @@ def check(
     html_output: Path | None,
     all_projects: bool,
     changed: bool,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
     github: GitHubFlags,
 ) -> int:
     """Run every check in mlci.yaml: data validation, metric diff against the base, gates.
@@ -60,7 +77,7 @@ def check(
     from mlci.cli.progress import progress_bar
     from mlci.config_file import find_project_root
     from mlci.pipeline.context import CheckContext
-    from mlci.pipeline.run import run_check
+    from mlci.pipeline.run import check_parts, run_check, select_parts
     from mlci.sources.github_event import ActionsEnvironment
 
     # A DVC repository needs no mlci.yaml, from any of its directories: metrics and params
@@ -70,6 +87,13 @@ def check(
         required=not ((project / ".dvc").is_dir() or (project / "dvc.yaml").is_file())
     )
     actions = ActionsEnvironment(os.environ)  # read once, shared by every check and the posting
+    if not (all_projects or changed) and any(p.startswith("projects") for p in only + skip):
+        from mlci.errors import MlciError
+
+        raise MlciError(
+            "--only/--skip projects:PATH names a project of the repository's check",
+            hint="add --all or --changed",
+        )
     with progress_bar() as progress:
         if all_projects or changed:
             from mlci.pipeline.projects import check_projects
@@ -87,17 +111,19 @@ def check(
                 ),
                 changed_only=changed,
                 base_override=base,
+                only=only,
+                skip=skip,
             )
         else:
-            report = run_check(
-                CheckContext(
-                    config=config,
-                    base_override=base,
-                    progress=progress,
-                    actions_from=actions,
-                    allow_no_base=True,
-                )
+            context = CheckContext(
+                config=config,
+                base_override=base,
+                progress=progress,
+                actions_from=actions,
+                allow_no_base=True,
             )
+            parts = select_parts(check_parts(context), only, skip) if only or skip else None
+            report = run_check(context, parts)
     if github.report_id:
         report.report_id = github.report_id
     emit_report(report, config, output_format, output, configured_output=True)

@@ -38,6 +38,8 @@ class GitHubFlags:
     comment: bool = False
     comment_artifact: Path | None = None
     strict_comment: bool = False
+    summary: bool = True
+    """In GitHub Actions: write the job summary, step outputs and annotations."""
 
 
 def _check_report_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -90,10 +92,16 @@ _CHECK_OPTIONS = [
     click.option(
         "--sha", metavar="SHA", help="Head commit shown in the comment (default: from the event)."
     ),
+    click.option(
+        "--summary/--no-summary",
+        default=True,
+        help="In GitHub Actions, write the job summary, step outputs and annotations (the "
+        "default; --no-summary for a job whose partial report another job merges).",
+    ),
 ]
 _FIELDS = (
     *("repo", "pr", "sha", "token", "api_url", "report_id"),
-    *("comment", "comment_artifact", "strict_comment"),
+    *("comment", "comment_artifact", "strict_comment", "summary"),
 )
 
 
@@ -129,6 +137,8 @@ def publish_check_report(
     from mlci.sources.github_event import ActionsEnvironment
 
     actions = actions if actions is not None else ActionsEnvironment(os.environ)
+    if not github.summary:  # another job publishes the merged report
+        actions = ActionsEnvironment({k: v for k, v in actions.items() if k != "GITHUB_ACTIONS"})
     in_actions = actions.in_actions
     if not (github.comment or github.comment_artifact or in_actions):
         return report.exit_code

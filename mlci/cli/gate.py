@@ -33,5 +33,6 @@ def gate(state: CliState, base: str | None, output_format: str | None, output: P
     # The model diff first when there are paired predictions: gates read its metrics and slices.
     steps = ["model", "gates"] if config.config.predictions is not None else ["gates"]
     report = run_check(CheckContext(config=config, base_override=base), steps)
+    report.partial = None  # the gates' own report, not a shard of a check
     emit_report(report, config, output_format, output)
     return report.exit_code

@@ -55,9 +55,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mlci.cli.mlflow_cmd:mlflow_group",
         "Log results to MLflow and inspect MLflow baselines (needs mlci[mlflow]).",
     ),
+    "projects": (
+        "mlci.cli.projects_cmd:projects",
+        "List the projects of the repository (`projects:` in the root mlci.yaml, or every"
+        " mlci.yaml below it) and, with --changed, whether `mlci check --changed` would run"
+        " each.",
+    ),
     "promote": (
         "mlci.cli.promote:promote",
         "Point a registered model's alias (champion) at a new version, guarded by the gates.",
+    ),
+    "report": (
+        "mlci.cli.report_cmd:report_group",
+        "Combine the JSON reports of `mlci check --only` (one per CI job) into one.",
     ),
     "schema": (
         "mlci.cli.schema:schema",

@@ -40,6 +40,9 @@ class CheckContext:
     targets: tuple[str, ...] | None = None
     """`mlci diff --targets`: these files instead of the configured and dvc.yaml ones."""
     git_factory: Callable[[Path], Git] = Git
+    only_datasets: frozenset[str] | None = None
+    """`mlci check --only datasets:NAME`: the datasets (by name) this run validates; None:
+    every dataset."""
     progress: Progress | None = None
     """Told what long steps (reading and validating data) are doing: a bar on a terminal."""
     actions_from: ActionsEnvironment | None = None

@@ -13,7 +13,7 @@ from pathlib import Path
 from mlci.config_file import CONFIG_NAMES, ConfigFile
 from mlci.errors import ConfigError, MlciError
 from mlci.pipeline.context import CheckContext
-from mlci.report.model import ProjectResult, Report
+from mlci.report.model import Partial, ProjectResult, Report
 from mlci.sources.git import Git
 
 RunProject = Callable[[ConfigFile], Report]
@@ -100,29 +100,76 @@ def affected(project: str, changed: Iterable[str], shared: Sequence[str]) -> str
     return None
 
 
+@dataclass(frozen=True)
+class ProjectPlan:
+    """Which projects a check of the repository runs: all, or (`--changed`) those with a
+    change under them against the base."""
+
+    base: str | None
+    """The base the changes were found against (`--changed` only)."""
+    projects: list[Project]
+    reasons: dict[str, str | None]
+    """Project path -> the first changed file that makes it run, or None when it does not
+    run (`--changed`); empty without `--changed`."""
+    changed_only: bool
+
+    def runs(self, project: Project) -> bool:
+        return not self.changed_only or self.reasons.get(project.path) is not None
+
+
+def plan_projects(
+    root: ConfigFile, *, changed_only: bool = False, base_override: str | None = None
+) -> ProjectPlan:
+    context = CheckContext(config=root, base_override=base_override)
+    projects = find_projects(root, context.git)
+    if not changed_only:
+        return ProjectPlan(base=None, projects=projects, reasons={}, changed_only=False)
+    changed = changed_files(context)
+    shared = root.config.shared_paths if root.explicit else []
+    return ProjectPlan(
+        base=context.base_revision().label,
+        projects=projects,
+        reasons={p.path: affected(p.path, changed, shared) for p in projects},
+        changed_only=True,
+    )
+
+
+def project_part(project: Project) -> str:
+    """The project as a part of the repository's check (`--only projects:PATH`)."""
+    return f"projects:{project.path}"
+
+
 def check_projects(
     root: ConfigFile,
     run_project: RunProject,
     *,
     changed_only: bool = False,
     base_override: str | None = None,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
 ) -> Report:
-    """One report holding each project's, in the order the projects are listed."""
+    """One report holding each project's, in the order the projects are listed; with `only`
+    or `skip` (`projects:PATH`), the report of those projects alone (`report.partial`)."""
+    from mlci.pipeline.run import head_sha, select_parts
+
     options = root.config.report
     report = Report(
         title=options.title,
         report_id=options.id,
         config=str(root.path) if root.path else None,
+        head_sha=head_sha(CheckContext(config=root)),
     )
-    context = CheckContext(config=root, base_override=base_override)
-    projects = find_projects(root, context.git)
-    changed: set[str] | None = None
-    if changed_only:
-        changed = changed_files(context)
-        report.base = context.base_revision().label
-    shared = root.config.shared_paths if root.explicit else []
-    for project in projects:
-        if changed is not None and affected(project.path, changed, shared) is None:
+    plan = plan_projects(root, changed_only=changed_only, base_override=base_override)
+    every = [project_part(project) for project in plan.projects]
+    held = every
+    if only or skip:
+        held = select_parts(every, only, skip)
+        report.partial = Partial(parts=held, of=every)
+    report.base = plan.base
+    for project in plan.projects:
+        if project_part(project) not in held:
+            continue
+        if not plan.runs(project):
             report.projects.append(
                 ProjectResult(
                     path=project.path,

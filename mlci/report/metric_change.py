@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from mlci.sources.metric_files import Scalar
+else:  # at run time too, for reading a JSON report back (report/load.py), without the readers
+    Scalar = bool | int | float | str
 
 Verdict = Literal["improved", "regressed", "unchanged", "changed", "added", "removed"]
 

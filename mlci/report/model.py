@@ -173,6 +173,22 @@ class ProjectResult:
 
 
 @dataclass
+class Partial:
+    """A report of some parts of a check (`mlci check --only`), to be combined with the reports
+    of the other parts by `mlci report merge`."""
+
+    parts: list[str]
+    """The parts this report holds (`datasets:NAME`, `gates`, `projects:PATH`, ...), in order."""
+    of: list[str]
+    """Every part of the check, in the order a whole check runs them."""
+
+    @property
+    def missing(self) -> list[str]:
+        held = set(self.parts)
+        return [part for part in self.of if part not in held]
+
+
+@dataclass
 class Report:
     title: str = "mlci report"
     report_id: str = "default"
@@ -195,6 +211,11 @@ class Report:
     (regression) of head and base predictions, resampled for charts."""
     model: ModelDiff | None = None
     """The model diff from paired predictions (`predictions:`): per class, slices, examples."""
+    head_sha: str | None = None
+    """The commit checked (git's HEAD), so that the reports of one run's shards can be told
+    from another run's; None outside a git repository."""
+    partial: Partial | None = None
+    """Set when the report holds only some parts of the check (`--only`, `--skip`)."""
     mlci_version: str = __version__
 
     @property

@@ -19,6 +19,12 @@ def render_text(report: Report, options: RenderOptions) -> str:
     if report.base:
         lines.append(f"compared with: {report.base}")
     lines.extend(train_lines(report.train))
+    if report.partial is not None:
+        held = ", ".join(report.partial.parts) or "no part"
+        lines.append(
+            f"partial report: {held} ({len(report.partial.parts)} of "
+            f"{len(report.partial.of)} parts; `mlci report merge` combines it with the others)"
+        )
     body = "\n".join(lines) + "\n"
     for table in with_model_tables(report, report_tables(report, options.precision), options):
         body += "\n" + (rich_table(table, options.width) if options.color else plain_table(table))

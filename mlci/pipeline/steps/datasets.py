@@ -32,6 +32,8 @@ from mlci.report.model import GateResult, Problem, Report
 def run(context: CheckContext, report: Report) -> None:
     """Validate every configured dataset; compare with the base where `compare_base` is on."""
     for dataset in context.config.config.datasets:
+        if context.only_datasets is not None and dataset.display_name not in context.only_datasets:
+            continue
         keep = dataset.compare_base and dataset.chunksize is None
         runs = validate_dataset(
             dataset, context.config.root, progress=context.progress, keep_frames=keep
