@@ -53,8 +53,20 @@ fi
 argv+=("$command")
 report=""
 html=""
-case $command in
-  check)
+# `report merge` publishes the merged report as `check` publishes its own; `report plan`
+# prints the job matrix (its stdout is kept as the report-path file).
+subcommand=""
+if [[ $command == report && ${#args[@]} -gt 0 ]]; then
+  subcommand=${args[0]}
+  argv+=("$subcommand")
+  args=("${args[@]:1}")
+fi
+case $command${subcommand:+ $subcommand} in
+  "report plan")
+    report="$work/plan.json"
+    rm -f "$report"
+    ;;
+  check | "report merge")
     report="$work/report.json"
     rm -f "$report"
     argv+=(--format json -o "$report")
@@ -90,7 +102,7 @@ esac
 
 echo "mlci ${argv[*]:3}${args[*]:+ ${args[*]}}"
 set +e
-if [[ $command == promote || $command == train ]]; then
+if [[ $command == promote || $command == train || $subcommand == plan ]]; then
   "${argv[@]}" "${args[@]}" | tee "$report"
   code=${PIPESTATUS[0]}
 else

@@ -50,6 +50,8 @@ def _prints_json(argv: list[str]) -> bool:
     """Whether the command line asks for JSON on stdout (then it is made inert, not fenced)."""
     if "--json" in argv or "--format=json" in argv:
         return True
+    if any(a == "report" and b == "plan" for a, b in itertools.pairwise(argv)):
+        return True  # its one line of JSON is the job matrix
     return any(a == "--format" and b == "json" for a, b in itertools.pairwise(argv))
 
 

@@ -85,3 +85,32 @@ def _files(paths: tuple[Path, ...]) -> list[Path]:
         else:
             files.append(path)
     return files
+
+
+@report_group.command()
+@click.argument("shards", nargs=-1, required=True)
+@click.option("--base", metavar="REV", help="With changed-projects: compare with REV instead.")
+@pass_state
+def plan(state: CliState, shards: tuple[str, ...], base: str | None) -> int:
+    """Print the jobs of a check fanned out across CI, as one line of JSON for a job matrix:
+    {"jobs": [{"name", "key", "args", "train"}, ...], "unchanged": ARGS}.
+
+    SHARDS are parts of the check (`datasets:NAME`, `gates`, ...: a job each, plus one job for
+    the parts no shard names), or `changed-projects` (a job per project with a change under
+    it) or `all-projects`. `args` are the job's `mlci check` arguments, quoted for a shell;
+    `key` is safe in an artifact name; `unchanged` (or "") the arguments of the check that
+    lists the projects not run, which runs nothing.
+    """
+    import json
+    import shlex
+
+    from mlci.pipeline.shards import plan_shards
+
+    planned = plan_shards(state.config(), shards, base_override=base)
+    jobs = [
+        {"name": job.name, "key": job.key, "args": shlex.join(job.args), "train": job.train}
+        for job in planned.jobs
+    ]
+    unchanged = shlex.join(planned.unchanged) if planned.unchanged is not None else ""
+    click.echo(json.dumps({"jobs": jobs, "unchanged": unchanged}, separators=(",", ":")))
+    return 0

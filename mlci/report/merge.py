@@ -22,8 +22,9 @@ merge's are recomputed."""
 
 # Fields each part of a check fills once: from whichever report has them.
 _SINGLE = ("diff", "train", "curves", "model", "mlflow_run")
-# Fields every report of one check has the same value of (when it has one at all).
-_SAME = ("report_id", "config", "head_sha", "base")
+# Fields every report of one check has the same value of (when it has one at all). Not
+# `config`: the path of mlci.yaml differs from runner to runner.
+_SAME = ("report_id", "head_sha", "base")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def merge_reports(reports: Sequence[NamedReport]) -> Report:
     first = ordered[0].report
     merged = Report(
         title=first.title,
+        config=first.config,
         **{name: _first(ordered, name) for name in _SAME},
         mlci_version=max((r.report.mlci_version for r in ordered), key=_version_key),
     )

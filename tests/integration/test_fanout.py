@@ -295,3 +295,42 @@ def test_changed_projects_fan_out_and_merge_into_one_report(
         ("models/churn", "passed"),
         ("models/ltv", "unchanged"),
     ]
+
+
+def test_report_plan_prints_the_job_matrix(mlci: Invoker, project: GitRepo) -> None:
+    done = mlci("report", "plan", "datasets:train", "datasets:test", cwd=project.path)
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "jobs": [
+            {"name": "datasets:train", "key": "1-datasets-train",
+             "args": "--only datasets:train --no-summary", "train": False},
+            {"name": "datasets:test", "key": "2-datasets-test",
+             "args": "--only datasets:test --no-summary", "train": False},
+            {"name": "the rest", "key": "rest",
+             "args": "--skip datasets:train --skip datasets:test --no-summary", "train": True},
+        ],
+        "unchanged": "",
+    }  # fmt: skip
+    done = mlci("report", "plan", "datasets", "datasets:test", cwd=project.path)
+    assert done.exit_code == 2
+    assert "shard 'datasets:test' repeats the part 'datasets:test' of shard 'datasets'" in (
+        done.stderr
+    )
+    done = mlci("report", "plan", "datasets:nope", cwd=project.path)
+    assert done.exit_code == 2
+    assert "--only 'datasets:nope': no such part" in done.stderr
+
+
+def test_report_plan_of_changed_projects_lists_the_unchanged_itself(
+    mlci: Invoker, monorepo: GitRepo
+) -> None:
+    done = mlci("report", "plan", "changed-projects", cwd=monorepo.path)
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "jobs": [{"name": "models/churn", "key": "1-models-churn",
+                  "args": "--changed --only projects:models/churn --no-summary", "train": True}],
+        "unchanged": "--changed --skip projects:models/churn --no-summary",
+    }  # fmt: skip
+    monorepo.git("checkout", "-q", "main")  # nothing changed: no job, only the listing
+    planned = json.loads(mlci("report", "plan", "changed-projects", cwd=monorepo.path).stdout)
+    assert planned == {"jobs": [], "unchanged": "--changed --no-summary"}

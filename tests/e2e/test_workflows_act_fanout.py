@@ -1,0 +1,156 @@
+"""End to end under `act`, with the real templates: the check fanned out across jobs
+(`shards:` of train-on-pr.yml) posts one merged sticky comment; a repository of two projects
+where a pull request touches one runs one job for it, and the comment has both sections.
+
+The act stand-ins of upload-artifact and download-artifact (tests/act_stubs/) pass the partial
+reports between the jobs through a directory, as GitHub's artifacts do between runners.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from conftest import GitRepo
+from fake_github import FakeGitHub
+from test_workflows_act import (
+    OUTPUTS_JOB,
+    PR,
+    REPOSITORY,
+    TOKEN,
+    iris_config,
+    iris_repo,
+    log_of,
+    outputs,
+    pull_request_event,
+    run_act,
+    template,
+)
+from test_workflows_act import action_source as action_source  # a fixture
+from test_workflows_act import job_bin as job_bin  # a fixture
+from test_workflows_act import pytestmark as act_marks
+
+pytestmark = act_marks
+
+
+def report_in(artifacts: Path, name: str) -> dict[str, Any]:
+    [path] = (artifacts / name).glob("*.json")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def jobs_run(done: Any) -> set[str]:
+    """The jobs act ran, as it names them in its log (`[workflow/job name]`)."""
+    return set(re.findall(r"^\[[^/\]]+/([^\]]+)\] 🏁  Job succeeded", done.stdout, re.M)) | set(
+        re.findall(r"^\[[^/\]]+/([^\]]+)\] 🏁  Job failed", done.stdout, re.M)
+    )
+
+
+def test_a_sharded_check_posts_one_merged_comment(
+    tmp_path: Path, action_source: Path, job_bin: Path, trained_iris: Path
+) -> None:
+    workflow = template("mlci.yml").replace(
+        "      extras: sklearn\n", "      extras: sklearn\n      shards: datasets:iris\n"
+    )
+    repo, base = iris_repo(
+        tmp_path / "iris",
+        workflow=workflow + OUTPUTS_JOB,
+        config=iris_config(),
+        mlci_source=action_source,
+    )
+    # The dataset's job does not train: the data it validates is committed.
+    shutil.copytree(trained_iris / "data", repo.path / "data")
+    repo.commit("the data")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("NOTES.md", "Logistic regression instead of the depth-2 tree.\n")
+    head = repo.commit("logistic regression")
+    artifacts = tmp_path / "artifacts"
+    with FakeGitHub(token=TOKEN) as github:
+        github.add_pull(REPOSITORY, PR, head_sha=head)
+        started = time.monotonic()
+        done = run_act(repo, "pull_request", pull_request_event(base, head),
+                       ".github/workflows/mlci.yml", action_source=action_source,
+                       job_bin=job_bin, artifacts=artifacts, api_url=github.url)  # fmt: skip
+        seconds = time.monotonic() - started
+        comments = github.comments(REPOSITORY, PR)
+    print(f"act wall time: {seconds:.1f} s (sharded: plan, 2 jobs, merge)")
+    assert done.returncode == 0, log_of(done)
+
+    dataset_part = report_in(artifacts, "mlci-part-default-1-datasets-iris")
+    rest_part = report_in(artifacts, "mlci-part-default-rest")
+    assert dataset_part["partial"]["parts"] == ["datasets:iris"]
+    assert [d["name"] for d in dataset_part["datasets"]] == ["iris"]
+    assert "datasets:iris" not in rest_part["partial"]["parts"]
+    assert rest_part["train"] is None  # no train: in mlci.yaml; train-command ran in this job
+    merged = report_in(artifacts, "mlci-report-default")
+    assert merged["partial"] is None
+    assert merged["head_sha"] == dataset_part["head_sha"] == rest_part["head_sha"]
+    assert [d["name"] for d in merged["datasets"]] == ["iris"]
+    assert {g["metric"] for g in merged["gates"]} == {"accuracy", "f1_macro", "log_loss"}
+    assert merged["status"] == "passed"
+
+    assert len(comments) == 1  # one sticky comment, from the merge job
+    body = comments[0]["body"]
+    assert body.startswith("<!-- mlci:report id=default -->\n### ✅ iris classifier: passed")
+    assert "Partial report" not in body
+    assert "accuracy" in body
+    assert "iris" in body
+    assert json.loads(outputs(artifacts)["SUMMARY"])["counts"] == merged["counts"]
+    # Only the merge job wrote a job summary and step outputs: the shards passed --no-summary.
+    assert done.stdout.count("--no-summary") >= 2
+
+
+def test_two_projects_a_pull_request_touching_one_runs_one_job(
+    tmp_path: Path, action_source: Path, job_bin: Path
+) -> None:
+    workflow = template("mlci.yml").replace(
+        "      train-command: python train.py\n", "      shards: changed-projects\n"
+    )
+    repo = GitRepo(tmp_path / "models")
+    repo.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
+    repo.write(".github/workflows/mlci.yml", workflow + OUTPUTS_JOB)
+    repo.write("mlci.yaml", "projects: [churn, ltv]\nreport: {title: acme models}\n")
+    repo.write("churn/mlci.yaml", "metrics: {files: [metrics.json]}\n"
+               "gates: [{metric: auc, min: 0.7}]\n")  # fmt: skip
+    repo.write("churn/metrics.json", '{"auc": 0.80}')
+    repo.write("ltv/mlci.yaml", "metrics: {files: [metrics.json]}\n"
+               "gates: [{metric: rmse, max: 4}]\n")  # fmt: skip
+    repo.write("ltv/metrics.json", '{"rmse": 3.0}')
+    base = repo.commit("two models")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("churn/metrics.json", '{"auc": 0.86}')
+    head = repo.commit("churn: new features")
+    artifacts = tmp_path / "artifacts"
+    with FakeGitHub(token=TOKEN) as github:
+        github.add_pull(REPOSITORY, PR, head_sha=head)
+        started = time.monotonic()
+        done = run_act(repo, "pull_request", pull_request_event(base, head),
+                       ".github/workflows/mlci.yml", action_source=action_source,
+                       job_bin=job_bin, artifacts=artifacts, api_url=github.url)  # fmt: skip
+        seconds = time.monotonic() - started
+        comments = github.comments(REPOSITORY, PR)
+    print(f"act wall time: {seconds:.1f} s (changed projects: plan, 1 job, merge)")
+    assert done.returncode == 0, log_of(done)
+
+    # One matrix job, for churn; ltv is listed by the planning job.
+    parts = sorted(p.name for p in artifacts.iterdir() if p.name.startswith("mlci-part-"))
+    assert parts == ["mlci-part-default-1-churn", "mlci-part-default-unchanged"]
+    assert report_in(artifacts, "mlci-part-default-1-churn")["partial"]["parts"] == [
+        "projects:churn"
+    ]
+    assert len(comments) == 1
+    body = comments[0]["body"]
+    assert "### ✅ acme models: passed · projects: 1 passed, 1 unchanged" in body
+    assert "| churn | passed | 1/1 |  |" in body
+    assert "| ltv | unchanged |  | not run: nothing under it changed against merge-base(" in body
+    assert "#### ✅ churn: passed" in body
+    assert "#### ✅ ltv" not in body
+    merged = report_in(artifacts, "mlci-report-default")
+    assert [(p["path"], p["status"]) for p in merged["projects"]] == [
+        ("churn", "passed"),
+        ("ltv", "unchanged"),
+    ]
+    assert merged["partial"] is None
