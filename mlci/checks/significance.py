@@ -7,7 +7,7 @@ Three ways, chosen by the metric and the size of the work (docs/gates.md, "Metho
   fall in each joint (target, base prediction, head prediction) cell, and those counts are
   Multinomial(n, cell shares) — the exact distribution of an index bootstrap, drawn at the cost
   of the non-empty cells instead of the examples. One draw serves every metric. Each cell where
-  the models disagree, and its mirror, gets a pseudo-count of 0.5 (`SMOOTHING`): with few
+  the models disagree, and its mirror, gets a pseudo-count of 0.5 (`resampling.SMOOTHING`): with few
   disagreements the plain bootstrap is too sure (3-5% false alarms instead of 2.5% in
   benchmarks/calibration.py).
 - **Means and smooth functions of means** (MAE, MSE, RMSE, log loss, MAPE, R²): the paired index
@@ -47,14 +47,17 @@ from mlci.checks.model_diff import (
 )
 from mlci.checks.resampling import (
     BLOCK_ELEMENTS,
+    CELLS_2X2,
     EXACT_DRAWS,
     FloatArray,
     MeanFunction,
     Method,
+    accuracy_differences,
     cornish_fisher,
     index_bootstrap,
     mean_gradient,
     percentiles,
+    smoothed_cells,
     well_behaved,
 )
 
@@ -187,32 +190,6 @@ def _confusion_intervals(
     return {s: results[s] for s in statistics}
 
 
-CELLS_2X2 = "exact multinomial bootstrap over the (head right, base right) cells, smoothed"
-
-
-def accuracy_differences(
-    head_right: NDArray[np.bool_], base_right: NDArray[np.bool_], resamples: int, seed: int
-) -> FloatArray:
-    """`resamples` draws of accuracy(head) - accuracy(base) under the paired bootstrap: the
-    counts of the four (head right?, base right?) cells are Multinomial(n, cell shares), the
-    shares smoothed as every confusion-matrix statistic's are (`SMOOTHING`). The one method for
-    accuracy and error rate, in the model diff and in the gate (`mlci.checks.stats`)."""
-    n = len(head_right)
-    joint = (2 + base_right.astype(np.intp)) * 2 + head_right.astype(np.intp)
-    cells, observed = np.unique(joint, return_counts=True)
-    cells, counts = _smoothed(cells, observed.astype(np.float64), 2)
-    shares = counts / counts.sum()
-    gain = (cells % 2).astype(np.float64) - ((cells // 2) % 2).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    per_block = max(1, BLOCK_ELEMENTS // len(cells))
-    differences = np.empty(resamples)
-    for start in range(0, resamples, per_block):
-        size = min(per_block, resamples - start)
-        drawn = rng.multinomial(n, shares, size=size).astype(np.float64)
-        differences[start : start + size] = drawn @ gain / n
-    return differences
-
-
 def _joint_cell_intervals(
     paired: PairedPredictions,
     statistics: list[str],
@@ -228,7 +205,7 @@ def _joint_cell_intervals(
     n = paired.size
     joint = (paired.target * k + paired.base) * k + paired.head
     cells, observed = np.unique(joint, return_counts=True)
-    cells, counts = _smoothed(cells, observed.astype(np.float64), k)
+    cells, counts = smoothed_cells(cells, observed.astype(np.float64), k)
     truth, base, head = cells // (k * k), (cells // k) % k, cells % k
     positive = paired.positive if paired.task == "binary" else None
     one_hot = np.eye(k)
@@ -282,28 +259,6 @@ def _joint_cell_intervals(
             interval = _interval(s, paired, point_head[s], point_base[s], low, high, label)
             results[s] = _with(interval, resamples=resamples, seed=seed, confidence=confidence)
     return results
-
-
-SMOOTHING = 0.5
-"""Pseudo-count added to every cell where the two models disagree and to its mirror (head and
-base swapped), as Agresti & Min (2005) add 0.5 to the cells of a paired 2x2 table: with few
-disagreements the plain bootstrap is too sure of the difference."""
-
-
-def _smoothed(
-    cells: NDArray[np.int64], counts: FloatArray, k: int
-) -> tuple[NDArray[np.int64], FloatArray]:
-    if SMOOTHING == 0:
-        return cells, counts
-    truth, base, head = cells // (k * k), (cells // k) % k, cells % k
-    discordant = base != head
-    mirrors = (truth[discordant] * k + head[discordant]) * k + base[discordant]
-    every = np.union1d(cells, mirrors)
-    found = np.zeros(len(every))
-    found[np.searchsorted(every, cells)] = counts
-    found[np.searchsorted(every, cells[discordant])] += SMOOTHING
-    found[np.searchsorted(every, mirrors)] += SMOOTHING
-    return every, found
 
 
 def _point_values(

@@ -11,7 +11,7 @@ same interval for the same metric, seed and resamples:
 
 - accuracy and error rate depend only on how many drawn examples fall in each of the four
   (head right?, base right?) cells, and those counts of n draws with replacement are
-  Multinomial(n, cell shares) (smoothed where the models disagree: `significance.SMOOTHING`),
+  Multinomial(n, cell shares) (smoothed where the models disagree: `resampling.SMOOTHING`),
   at O(resamples) cost.
 - MAE, MSE and RMSE draw the indices, in blocks of resamples whose index matrix stays under
   `resampling.BLOCK_ELEMENTS`, on a few threads (numpy releases the GIL). Each block has its own
@@ -181,8 +181,7 @@ def paired_bootstrap(
         raise ValueError(f"{statistic} is not a mean of per-example values")
     if statistic in CLASSIFICATION:
         # The model diff's method, from the same function: the same interval in both places.
-        from mlci.checks.resampling import percentiles
-        from mlci.checks.significance import CELLS_2X2, accuracy_differences
+        from mlci.checks.resampling import CELLS_2X2, accuracy_differences, percentiles
 
         right = 1.0 if statistic == "accuracy" else 0.0
         gains = accuracy_differences(head == right, base == right, resamples, seed)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from mlci.checks import significance
+from mlci.checks import resampling
 from mlci.checks.model_diff import ClassCounts, confusion_metrics
 from mlci.checks.significance import (
     delong_interval,
@@ -193,7 +193,7 @@ def index_bootstrap_f1(paired: PairedPredictions, resamples: int, seed: int) -> 
 def test_multinomial_over_joint_cells_is_the_index_bootstrap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(significance, "SMOOTHING", 0.0)  # the plain bootstrap, unsmoothed
+    monkeypatch.setattr(resampling, "SMOOTHING", 0.0)  # the plain bootstrap, unsmoothed
     paired = multiclass_pair(600, seed=5)
     interval = paired_intervals(paired, ["f1_macro"], resamples=4000, seed=1, method="exact")[
         "f1_macro"
@@ -265,12 +265,12 @@ def test_heavy_tails_keep_the_exact_bootstrap() -> None:
 def test_smoothing_widens_the_interval_a_little_where_models_rarely_disagree() -> None:
     paired = multiclass_pair(3000, seed=9)
     smoothed = paired_intervals(paired, ["f1_macro"], resamples=4000, seed=1)["f1_macro"]
-    significance_smoothing = significance.SMOOTHING
+    significance_smoothing = resampling.SMOOTHING
     try:
-        significance.SMOOTHING = 0.0
+        resampling.SMOOTHING = 0.0
         plain = paired_intervals(paired, ["f1_macro"], resamples=4000, seed=1)["f1_macro"]
     finally:
-        significance.SMOOTHING = significance_smoothing
+        resampling.SMOOTHING = significance_smoothing
     width, plain_width = smoothed.high - smoothed.low, plain.high - plain.low
     assert plain_width < width < 1.5 * plain_width
     assert smoothed.difference == plain.difference
