@@ -42,6 +42,20 @@ class ShardPlan:
     that touches one project runs one job."""
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _plain(name: str, what: str) -> str:
+    """A name that reaches the jobs' command lines (and so their logs), where a line break could
+    start a workflow command and `##[` is one anywhere in a line: refused, never passed on."""
+    if _CONTROL.search(name) or "##[" in name:
+        raise MlciError(
+            f"{what} {name!r} cannot name a job: it holds a control character or `##[`",
+            hint="rename it, or check it in the job of the rest",
+        )
+    return name
+
+
 def _key(index: int, name: str) -> str:
     return f"{index}-{_UNSAFE.sub('-', name).strip('-')[:60]}"
 
@@ -66,6 +80,7 @@ def plan_shards(
     taken: dict[str, str] = {}
     for index, shard in enumerate(shards, 1):
         for part in select_parts(every, [shard], []):
+            _plain(part, "the part")
             if part in taken:
                 raise MlciError(
                     f"shard {shard!r} repeats the part {part!r} of shard {taken[part]!r}",
@@ -93,6 +108,8 @@ def _project_jobs(config: ConfigFile, *, changed: bool, base: str | None) -> Sha
     mode = "--changed" if changed else "--all"
     base_args = ["--base", base] if base else []
     jobs = []
+    for project in plan.projects:
+        _plain(project.path, "the project")
     running = [project for project in plan.projects if plan.runs(project)]
     for index, project in enumerate(running, 1):
         part = project_part(project)

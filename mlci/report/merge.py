@@ -69,15 +69,16 @@ def merge_reports(reports: Sequence[NamedReport]) -> Report:
         held = {part for named in ordered for part in _held(named, every)}
         parts = [part for part in every if part in held]
         merged.partial = None if len(parts) == len(every) else Partial(parts=parts, of=every)
-        for part in every:
-            if part not in held:
-                merged.problems.append(
-                    Problem(
-                        check=MERGE_CHECK,
-                        message=f"no report holds the part {part!r}: its job did not run or "
-                        "did not upload its report",
-                    )
+        missing = [part for part in every if part not in held]
+        if missing:
+            names = ", ".join(repr(part) for part in missing)
+            merged.problems.append(
+                Problem(
+                    check=MERGE_CHECK,
+                    message=f"no report holds the part{'s' if len(missing) > 1 else ''} "
+                    f"{names}: their job did not run or did not upload its report",
                 )
+            )
     return merged
 
 

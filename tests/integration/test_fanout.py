@@ -140,10 +140,10 @@ def test_a_missing_shard_makes_the_merged_report_an_error(
     # gates read the model diff, which runs for them but stays the `model` part's to report
     assert merged["partial"]["parts"] == ["datasets:train", "gates"]
     missing = [p["message"] for p in merged["problems"] if p["check"] == "merge"]
-    assert missing[0] == (
-        "no report holds the part 'train': its job did not run or did not upload its report"
-    )
-    assert len(missing) == 6  # train, datasets:test, diff, model, dvc, log
+    assert missing == [
+        "no report holds the parts 'train', 'datasets:test', 'diff', 'model', 'dvc', 'log': "
+        "their job did not run or did not upload its report"
+    ]
 
 
 def test_reports_that_disagree_are_exit_2_naming_the_files(
@@ -334,3 +334,28 @@ def test_report_plan_of_changed_projects_lists_the_unchanged_itself(
     monorepo.git("checkout", "-q", "main")  # nothing changed: no job, only the listing
     planned = json.loads(mlci("report", "plan", "changed-projects", cwd=monorepo.path).stdout)
     assert planned == {"jobs": [], "unchanged": "--changed --no-summary"}
+
+
+def test_a_name_that_could_start_a_workflow_command_names_no_job(
+    mlci: Invoker, git_repo: GitRepo, tmp_path: Path
+) -> None:
+    evil = "x\n::error::pwned ##[warning]"
+    git_repo.write("mlci.yaml", json.dumps({
+        "datasets": [{"name": evil, "path": "d.csv", "schema": "schema.yaml"},
+                     {"name": "*bold* <b>x</b>", "path": "d.csv", "schema": "schema.yaml"}],
+        "report": {"title": "t"},
+    }))  # fmt: skip
+    git_repo.write("schema.yaml", SCHEMA)
+    git_repo.write("d.csv", "x\n1\n")
+    git_repo.commit("names")
+    done = mlci("report", "plan", "datasets", cwd=git_repo.path)
+    assert done.exit_code == 2
+    assert done.stderr.startswith("mlci: error: the part 'datasets:x\\n::error::pwned")
+    assert "\n::error" not in done.stdout + done.stderr
+    # The report of a part escapes the names as every report does.
+    part = "datasets:*bold* <b>x</b>"
+    mlci("check", "--only", part, "-o", tmp_path / "p.md", cwd=git_repo.path)
+    markdown = (tmp_path / "p.md").read_text()
+    partial_line = next(line for line in markdown.splitlines() if "Partial report" in line)
+    assert "<b>" not in partial_line
+    assert "*bold*" not in partial_line

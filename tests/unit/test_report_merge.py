@@ -92,7 +92,10 @@ def test_a_merged_report_merges_to_itself() -> None:
     a, b, rest = shards()
     first = merge_reports([a, b])
     assert first.partial == Partial(parts=["datasets:a", "datasets:b"], of=EVERY)
-    assert [p.check for p in first.problems] == ["merge"] * 3  # train, diff, gates missing
+    assert [p.message for p in first.problems] == [
+        "no report holds the parts 'train', 'diff', 'gates': their job did not run or did not "
+        "upload its report"
+    ]
     assert as_dict(merge_reports([NamedReport("ab.json", first), rest])) == as_dict(merged)
 
 
