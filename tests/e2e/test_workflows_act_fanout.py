@@ -103,9 +103,8 @@ def test_a_sharded_check_posts_one_merged_comment(
     assert done.stdout.count("--no-summary") >= 2
 
 
-def test_two_projects_a_pull_request_touching_one_runs_one_job(
-    tmp_path: Path, action_source: Path, job_bin: Path
-) -> None:
+def two_projects(tmp_path: Path) -> tuple[GitRepo, str, str]:
+    """A repository of two models; a pull request that changes one of them."""
     workflow = template("mlci.yml").replace(
         "      train-command: python train.py\n", "      shards: changed-projects\n"
     )
@@ -123,6 +122,13 @@ def test_two_projects_a_pull_request_touching_one_runs_one_job(
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("churn/metrics.json", '{"auc": 0.86}')
     head = repo.commit("churn: new features")
+    return repo, base, head
+
+
+def test_two_projects_a_pull_request_touching_one_runs_one_job(
+    tmp_path: Path, action_source: Path, job_bin: Path
+) -> None:
+    repo, base, head = two_projects(tmp_path)
     artifacts = tmp_path / "artifacts"
     with FakeGitHub(token=TOKEN) as github:
         github.add_pull(REPOSITORY, PR, head_sha=head)
@@ -154,3 +160,36 @@ def test_two_projects_a_pull_request_touching_one_runs_one_job(
         ("ltv", "unchanged"),
     ]
     assert merged["partial"] is None
+
+
+def test_a_sharded_fork_pull_request_comments_through_workflow_run(
+    tmp_path: Path, action_source: Path, job_bin: Path
+) -> None:
+    repo, base, head = two_projects(tmp_path)
+    repo.write(".github/workflows/mlci-comment.yml", template("mlci-comment.yml"))
+    head = repo.commit("the workflow_run half")
+    artifacts = tmp_path / "artifacts"
+    with FakeGitHub(token=TOKEN) as github:
+        github.add_pull(REPOSITORY, PR, head_sha=head)
+        kwargs = {"action_source": action_source, "job_bin": job_bin, "api_url": github.url,
+                  "artifacts": artifacts}  # fmt: skip
+        event = pull_request_event(base, head, head_repository="someone/models")
+        pull = run_act(repo, "pull_request", event, ".github/workflows/mlci.yml", **kwargs)
+        assert pull.returncode == 0, log_of(pull)
+        assert github.comments(REPOSITORY, PR) == []  # the fork's token cannot write
+        assert (artifacts / "mlci-comment-default").is_dir()  # written by the merge job
+
+        workflow_run = {
+            "action": "completed",
+            "workflow_run": {"id": 4242, "event": "pull_request", "conclusion": "success"},
+            "repository": {"full_name": REPOSITORY, "name": "models", "owner": {"login": "acme"}},
+        }
+        posted = run_act(repo, "workflow_run", workflow_run, ".github/workflows/mlci-comment.yml",
+                         **kwargs)  # fmt: skip
+        assert posted.returncode == 0, log_of(posted)
+        comments = github.comments(REPOSITORY, PR)
+
+    assert len(comments) == 1
+    body = comments[0]["body"]
+    assert body.startswith("<!-- mlci:report id=default -->\n### ✅ acme models: passed")
+    assert "| ltv | unchanged |" in body
