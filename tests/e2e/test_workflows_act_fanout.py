@@ -9,6 +9,7 @@ reports between the jobs through a directory, as GitHub's artifacts do between r
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -202,3 +203,31 @@ def test_a_sharded_fork_pull_request_comments_through_workflow_run(
     body = comments[0]["body"]
     assert body.startswith("<!-- mlci:report id=default -->\n### ✅ acme models: passed")
     assert "| ltv | unchanged |" in body
+
+
+def test_a_failing_shard_fails_the_merged_check_and_still_comments(
+    tmp_path: Path, action_source: Path, job_bin: Path
+) -> None:
+    repo, base, _ = two_projects(tmp_path)
+    repo.write("churn/metrics.json", '{"auc": 0.60}')  # under its gate, min 0.7
+    head = repo.commit("churn: a worse model")
+    artifacts = tmp_path / "artifacts"
+    with FakeGitHub(token=TOKEN) as github:
+        github.add_pull(REPOSITORY, PR, head_sha=head)
+        done = run_act(repo, "pull_request", pull_request_event(base, head),
+                       ".github/workflows/mlci.yml", action_source=action_source,
+                       job_bin=job_bin, artifacts=artifacts, api_url=github.url)  # fmt: skip
+        comments = github.comments(REPOSITORY, PR)
+
+    assert done.returncode != 0, log_of(done)
+    # The failing job still uploaded its report, and the merge job ran, posted and failed.
+    assert report_in(artifacts, "mlci-part-default-1-churn")["status"] == "failed"
+    merged = report_in(artifacts, "mlci-report-default")
+    assert merged["status"] == "failed"
+    assert merged["exit_code"] == 1
+    assert len(comments) == 1
+    body = comments[0]["body"]
+    assert "### ❌ acme models: failed · projects: 1 failed, 1 unchanged" in body
+    assert "| ltv | unchanged |" in body
+    assert "::error title=mlci::a gate or a data validation failed" in done.stdout
+    assert re.search(r"^\[[^\]]*/merge the reports\] 🏁  Job failed$", done.stdout, re.M)
