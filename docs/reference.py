@@ -34,6 +34,7 @@ SECTIONS = {
     "report": "ReportOptions",
     "mlflow": "MlflowOptions",
     "train": "Train",
+    "history": "History",
 }
 
 

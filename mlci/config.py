@@ -154,9 +154,10 @@ class MlflowBaseline(_Section, frozen=True):
 class Baseline(_Section, frozen=True):
     """What the head is compared against."""
 
-    source: Literal["git", "files", "mlflow"] = "git"
+    source: Literal["git", "files", "mlflow", "history"] = "git"
     """`git`: the same files at the base revision; `files`: a committed snapshot directory;
-    `mlflow`: a run or registered model."""
+    `mlflow`: a run or registered model; `history`: the metrics recorded for the merge-base
+    commit on the base branch (or its nearest recorded ancestor), see `history:`."""
     branch: str | None = None
     """Base branch used locally (default: the remote's default branch, else main or master;
     in GitHub Actions, GITHUB_BASE_REF wins)."""
@@ -174,6 +175,40 @@ class Baseline(_Section, frozen=True):
             raise ValueError("baseline `source: files` needs `dir:` (the snapshot directory)")
         if self.source == "mlflow" and self.mlflow is None:
             raise ValueError("baseline `source: mlflow` needs an `mlflow:` section")
+
+
+class History(_Section, frozen=True):
+    """The metrics of every base-branch commit, recorded by `mlci history record` (the
+    deploy-on-merge workflow runs it on every push): read by `mlci history`, the trend in the
+    PR comment and `baseline: {source: history}` (docs/history.md)."""
+
+    store: Literal["auto", "branch", "mlflow"] = "auto"
+    """`branch`: one JSON file per commit on a data branch of the repository; `mlflow`: one
+    MLflow run per commit, tagged with it; `auto`: MLflow when a tracking URI is configured
+    (`mlflow.tracking_uri` or MLFLOW_TRACKING_URI), else the branch."""
+    branch: str = "mlci-history"
+    """The data branch (`store: branch`); it shares no history with the code."""
+    remote: str = DEFAULT_REMOTE
+    """The remote the data branch is fetched from and pushed to."""
+    experiment: str | None = None
+    """The MLflow experiment of the records (`store: mlflow`; default: `mlflow.experiment`)."""
+    trend: int = 10
+    """Base-branch commits the PR comment's trend and `mlci history` show."""
+    search: int = 200
+    """How far back (first-parent commits) the history baseline looks for a recorded ancestor
+    of the merge-base."""
+    trend_in_comment: bool = True
+    """Show the head against the trend in the report (when any record exists)."""
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/\-]{0,99}", self.branch) or any(
+            part in self.branch for part in ("..", "//", ".lock", "@{")
+        ):
+            raise ValueError(f"history branch {self.branch!r} is not a valid branch name")
+        if not 1 <= self.trend <= 100:
+            raise ValueError("history trend must be between 1 and 100")
+        if not 1 <= self.search <= 10_000:
+            raise ValueError("history search must be between 1 and 10000")
 
 
 class Significance(_Section, frozen=True):
@@ -498,6 +533,9 @@ class Config(_Section, frozen=True):
     mlflow: MlflowOptions = MlflowOptions()
     train: Train | None = None
     """The training step: `mlci train` runs it only when its inputs changed."""
+    history: History | None = None
+    """Base-branch history: where the metrics of every base-branch commit are recorded, and
+    how much of it the PR comment shows."""
     projects: list[str] = []
     """In a root mlci.yaml: the directories of the models in this repository, each with its own
     mlci.yaml; `mlci check --all` runs every one (without this list, it finds them)."""

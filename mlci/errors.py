@@ -126,6 +126,11 @@ class GitHubError(MlciError):
     """Talking to the GitHub API failed in a way the user can act on (token, permissions)."""
 
 
+class HistoryError(MlciError):
+    """The base-branch history cannot be read or written (no record, a malformed one, a push
+    the remote refused)."""
+
+
 class BaselineUnavailable(Exception):
     """The base side does not exist (no base revision, file absent there): the rule then fails
     when required and is skipped otherwise, saying why."""

@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Evaluate the gates of mlci.yaml: one row per rule with the metric, the rule, the"
         " observed and baseline values, the limit, the verdict and why.",
     ),
+    "history": (
+        "mlci.cli.history:history_group",
+        "Print the gated metrics over the last recorded base-branch commits.",
+    ),
     "init": (
         "mlci.cli.init:init",
         "Set up mlci in the current repository: write mlci.yaml (with the datasets, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -112,7 +113,13 @@ def _close_blocks(kept: str) -> str:
 
 
 def post_sticky_comment(
-    client: GitHubClient, repository: str, number: int, body: str, report_id: str
+    client: GitHubClient,
+    repository: str,
+    number: int,
+    body: str,
+    report_id: str,
+    *,
+    body_for: Callable[[Comment | None], str] | None = None,
 ) -> PostedComment:
     """Update this report's comment on the pull request, or create it.
 
@@ -120,20 +127,28 @@ def post_sticky_comment(
     the one (a comment that only quotes the marker is not). If GitHub refuses to edit it (it
     was written by someone else), the next one is tried, then a new one is created. Two runs
     that both found none and both created one leave one: see `_keep_the_oldest`.
+
+    `body_for`, when given, makes the body from the comment about to be replaced (None when
+    one is created): what the earlier comment kept (this pull request's earlier pushes) goes on.
     """
-    body = fit_comment(with_marker(body, report_id))
+
+    def final(existing: Comment | None) -> str:
+        text = body_for(existing) if body_for is not None else body
+        return fit_comment(with_marker(text, report_id))
+
     marker = comment_marker(report_id)
     try:
         mine = [c for c in client.issue_comments(repository, number) if _starts_with(c, marker)]
         for existing in mine:
             try:
                 return PostedComment(
-                    "updated", client.update_comment(repository, existing.id, body)
+                    "updated", client.update_comment(repository, existing.id, final(existing))
                 )
             except GitHubApiError as error:
                 # Someone else's comment quoting our marker, or deleted meanwhile: try the next.
                 if error.status not in (403, 404):
                     raise
+        body = final(None)
         created = client.create_comment(repository, number, body)
         return _keep_the_oldest(client, repository, number, body, marker, created)
     except GitHubApiError as error:

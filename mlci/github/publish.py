@@ -20,7 +20,7 @@ from mlci.github.actions import (
     summary_room,
     write_outputs,
 )
-from mlci.github.client import GitHubClient
+from mlci.github.client import Comment, GitHubClient
 from mlci.github.settings import GitHubSettings
 from mlci.report.model import Report
 from mlci.report.options import RenderOptions
@@ -90,10 +90,49 @@ def publish_report(
                 f"mlci: wrote the PR comment for {target} to {request.comment_artifact}"
             )
         if request.comment:
-            _post(done, report, body, settings, client_factory)
+            _post(
+                done,
+                report,
+                body,
+                settings,
+                client_factory,
+                _with_pushes(report, replace(shown, full_report=where)),
+            )
     if settings.in_actions:
         _actions_files(done, report, shown, request, env)
     return done
+
+
+def _with_pushes(report: Report, options: RenderOptions) -> Callable[[Comment | None], str]:
+    """The comment body made from the comment it replaces: the gated metrics of this pull
+    request's earlier pushes (its hidden block) are shown, and this push is added to them."""
+    from mlci.github.pushes import (
+        MalformedPushes,
+        after_push,
+        pushes_block,
+        read_pushes,
+        with_block,
+    )
+    from mlci.report.history import gated_values
+    from mlci.report.markdown import render_comment
+
+    def body_for(existing: Comment | None) -> str:
+        previous = []
+        if existing is not None:
+            try:
+                previous = read_pushes(existing.body)
+            except MalformedPushes:
+                previous = []  # not mlci's: start again from this push
+        commit = options.commit
+        # Kept on the report: the job summary written next shows them too.
+        report.pushes = [push for push in previous if push.commit != commit]
+        body = render_comment(report, options)
+        if commit is None or not report.gates:
+            return body
+        pushes = after_push(report.pushes, commit, gated_values(report))
+        return with_block(body, pushes_block(pushes))
+
+    return body_for
 
 
 def _post(
@@ -102,6 +141,7 @@ def _post(
     body: str,
     settings: GitHubSettings,
     client_factory: ClientFactory,
+    body_for: Callable[[Comment | None], str] | None = None,
 ) -> None:
     from mlci.github.comments import post_sticky_comment
 
@@ -112,7 +152,9 @@ def _post(
     try:
         repository, number = settings.require_target()
         client = client_factory(settings)
-        posted = post_sticky_comment(client, repository, number, body, report.report_id)
+        posted = post_sticky_comment(
+            client, repository, number, body, report.report_id, body_for=body_for
+        )
     except MlciError as error:
         done.comment_error = error
         done.messages.append(f"mlci: warning: could not post the PR comment: {error}")

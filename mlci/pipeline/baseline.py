@@ -1,20 +1,23 @@
 """What the head is compared with: the one place that reads `baseline.source` and `--base`.
 
-A Baseline gives the base side's label, metrics (or params) and predictions. Three sources:
+A Baseline gives the base side's label, metrics (or params) and predictions. Four sources:
 a git revision (the merge-base with the base branch, `baseline.rev`, or `--base REV`, which
-always wins), a directory of snapshot files in the work tree, and an MLflow run or registered
-model version. A new source is one more class here and one more branch in `choose_baseline`.
+always wins), a directory of snapshot files in the work tree, an MLflow run or registered
+model version, and the base-branch history (the record of the merge-base commit, or of its
+nearest recorded ancestor). A new source is one more class here and one more branch in
+`choose_baseline`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mlci.config_file import ConfigFile
-from mlci.errors import BaselineUnavailable, MlciError, NoBaseBranch
+from mlci.errors import BaselineUnavailable, HistoryError, MlciError, NoBaseBranch
 from mlci.sources.git import BaseRevision, Git
 from mlci.sources.metrics import FileSource, Kind, MetricSet, load_metrics
 
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from mlci.config import Significance
     from mlci.integrations.mlflow import Tracking
     from mlci.integrations.mlflow_baseline import BaselineRun
+    from mlci.pipeline.history import RecordedAncestor
     from mlci.sources.predictions import Predictions
 
 
@@ -77,6 +81,8 @@ def choose_baseline(workspace: Workspace) -> Baseline:
             return FilesBaseline(workspace, settings.dir)
         if settings.source == "mlflow":
             return MlflowRunBaseline(workspace)
+        if settings.source == "history":
+            return HistoryBaseline(workspace)
     unnamed = workspace.base_override is None and not (settings is not None and settings.rev)
     if workspace.allow_no_base and unnamed:
         try:
@@ -249,6 +255,67 @@ class MlflowRunBaseline:
             if downloaded is None:
                 raise BaselineUnavailable("the baseline MLflow run logged no predictions")
             return read_predictions(downloaded, label="predictions of the MLflow baseline")
+
+
+@dataclass
+class HistoryBaseline:
+    """The record of the merge-base commit in the base-branch history (`mlci history record`),
+    or of its nearest recorded first-parent ancestor, which the label names: teams that commit
+    no metrics files still compare with what the base branch measured."""
+
+    workspace: Workspace
+    from_git: bool = True
+    _found: RecordedAncestor | None = field(default=None, repr=False)
+
+    def found(self) -> RecordedAncestor:
+        if self._found is None:
+            from mlci.pipeline.history import history_settings, nearest_record, open_history
+
+            workspace = self.workspace
+            config = workspace.config
+            settings = history_settings(config)
+            store = open_history(config, workspace.env, workspace.git)
+            base = workspace.base_revision()
+            found = nearest_record(
+                store, workspace.git, base.sha, config.config.report.id, settings.search
+            )
+            if found is None:
+                raise HistoryError(
+                    f"no history record of the merge-base {base.sha[:12]} or of its "
+                    f"{settings.search} first-parent ancestors in the {store.label}",
+                    hint="record the base branch with `mlci history record` (the deploy-on-merge "
+                    "workflow does it on every push), or use another `baseline.source`",
+                )
+            self._found = found
+        return self._found
+
+    def label(self) -> str:
+        """`the record of abc1234 (the merge-base)`, or `the record of abc1234, 2 commits
+        before the merge-base`."""
+        found = self.found()
+        short = found.record.commit[:7]
+        if found.distance == 0:
+            return f"the record of {short} (the merge-base)"
+        commits = "commit" if found.distance == 1 else "commits"
+        return f"the record of {short}, {found.distance} {commits} before the merge-base"
+
+    def metrics(self, kind: Kind = "metrics") -> MetricSet:
+        record = self.found().record
+        data: dict[str, dict[str, object]] = {}
+        if kind == "params":
+            for param in record.params:
+                data.setdefault(param.path, {})[param.name] = param.value
+        else:
+            for metric in record.metrics:
+                value = math.nan if metric.value is None else metric.value
+                data.setdefault(metric.path, {})[metric.name] = value
+        return MetricSet(label=self.label(), data=dict(data))
+
+    def predictions(self, path: str) -> Predictions:
+        raise BaselineUnavailable(
+            f"the history baseline records metrics, not predictions: {path} of the base is not "
+            "available (give the rule `base_predictions:`)"
+        )
 
 
 @dataclass

@@ -32,6 +32,11 @@ def needed_extras(config: ConfigFile) -> list[str]:
             needed.add("data")  # the model diff and significance read predictions with pandas
         if settings.mlflow.log or settings.baseline.source == "mlflow":
             needed.add("mlflow")
+        history = settings.history
+        if history is not None and (
+            history.store == "mlflow" or (history.store == "auto" and settings.mlflow.tracking_uri)
+        ):
+            needed.add("mlflow")  # the base-branch history is kept in MLflow
     return [extra for extra in EXTRA_MODULES if extra in needed]
 
 

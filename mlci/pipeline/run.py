@@ -11,7 +11,7 @@ from typing import Protocol
 
 from mlci.errors import MlciError
 from mlci.pipeline.context import CheckContext
-from mlci.pipeline.steps import datasets, diff, dvc, gates, log, model, train
+from mlci.pipeline.steps import datasets, diff, dvc, gates, history, log, model, train
 from mlci.report.model import Partial, Problem, Report
 
 
@@ -30,6 +30,7 @@ STEPS: dict[str, Step] = {
     "diff": diff.run,
     "model": model.run,
     "gates": gates.run,
+    "history": history.run,
     "dvc": dvc.run,
     "log": log.run,
 }
@@ -44,6 +45,7 @@ FILLS: dict[str, tuple[str, ...]] = {
     "diff": ("diff",),
     "model": ("model", "curves"),
     "dvc": ("data_changes",),
+    "history": ("history",),
     "log": ("mlflow_run",),
 }
 

@@ -22,7 +22,7 @@ from mlci.report.tables import MISSING, Table, format_value
 
 if TYPE_CHECKING:
     from mlci.report.curves import Curve, ModelCurves
-    from mlci.report.model import Report
+    from mlci.report.model import HistoryTrend, Report
     from mlci.report.model_diff import ModelDiff, SliceChange
 
 ChartKey = Literal[
@@ -370,7 +370,35 @@ def report_charts(
     """Every chart the report's data allows and the config enables, in `CHART_KEYS` order."""
     charts = model_curve_charts(report.curves, min(precision, 4))
     charts += model_diff_charts(report.model, min(precision, 4))
+    charts += trend_charts(report, min(precision, 4))
+    charts += trend_charts(report, min(precision, 4))
     wanted = set(CHART_KEYS) if enabled is None else enabled
     order = {key: index for index, key in enumerate(CHART_KEYS)}
     chosen = [chart for chart in charts if chart.key in wanted]
     return sorted(chosen, key=lambda chart: order[chart.key])
+
+
+TREND_CHARTS = 4
+"""Gated metrics charted over the base-branch trend."""
+
+
+def trend_metric_label(trend: HistoryTrend, index: int) -> str:
+    """The metric's name, with its file when two files define that name."""
+    metric = trend.metrics[index]
+    twins = sum(1 for other in trend.metrics if other.name == metric.name)
+    return metric.name if twins == 1 else f"{metric.path}:{metric.name}"
+
+
+def trend_charts(report: Report, precision: int = 4) -> list[Chart]:
+    """A line over the recorded base-branch commits, the PR last, for the first gated metrics."""
+    trend = report.history
+    if trend is None or not trend.points:
+        return []
+    charts = []
+    for index in range(min(len(trend.metrics), TREND_CHARTS)):
+        runs: list[tuple[str, float | None]] = [
+            (point.commit[:7], point.values[index]) for point in trend.points
+        ]
+        runs.append(("this PR", trend.head[index] if index < len(trend.head) else None))
+        charts.append(history_chart(trend_metric_label(trend, index), runs, precision))
+    return charts

@@ -165,6 +165,10 @@ class ReportView:
     metrics: Section | None = None
     unchanged: Section | None = None
     params: Section | None = None
+    trend: Section | None = None
+    """The head against the base-branch history (`report.history`)."""
+    pushes: Section | None = None
+    """This pull request's earlier pushes and this one (`report.pushes`)."""
     charts: list[ChartSection] = field(default_factory=list)
     charts_left_out: int = 0
     """Charts the report has but this view does not show (the size budget, GitHub's limit)."""
@@ -244,6 +248,15 @@ def build_view(report: Report, options: RenderOptions, detail: Detail = LEVELS[0
         view.gates, view.gate_details = _gate_sections(report.gates, precision, rows)
     if report.diff is not None:
         _metric_sections(view, report, precision, rows)
+    if report.history is not None:
+        from mlci.report.history import trend_table
+
+        view.trend = Section("Trend", trend_table(report.history, precision))
+        view.trend.note = report.history.note
+    if report.pushes:
+        from mlci.report.history import pushes_table
+
+        view.pushes = Section("Pushes", pushes_table(report, options.commit, precision))
     if options.mermaid:
         _chart_sections(view, report, options, detail)
     if report.model is not None:

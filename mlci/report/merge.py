@@ -21,7 +21,7 @@ MERGE_CHECK = "merge"
 merge's are recomputed."""
 
 # Fields each part of a check fills once: from whichever report has them.
-_SINGLE = ("diff", "train", "curves", "model", "mlflow_run")
+_SINGLE = ("diff", "train", "curves", "model", "mlflow_run", "history")
 # Fields every report of one check has the same value of (when it has one at all). Not
 # `config`: the path of mlci.yaml differs from runner to runner.
 _SAME = ("report_id", "head_sha", "base")

@@ -156,6 +156,46 @@ class TrainResult:
     """Tracked Python files the training script imports that `train.inputs` does not cover."""
 
 
+@dataclass
+class TrendMetric:
+    """A gated metric of the trend."""
+
+    path: str
+    name: str
+    direction: Literal["higher", "lower"] | None = None
+
+
+@dataclass
+class TrendPoint:
+    """One recorded base-branch commit: its values, in the order of `HistoryTrend.metrics`."""
+
+    commit: str
+    recorded_at: str
+    values: list[float | None] = field(default_factory=list)
+
+
+@dataclass
+class HistoryTrend:
+    """The gated metrics over the last recorded base-branch commits, and the head's."""
+
+    source: str
+    """Where the records are: `origin/mlci-history`, an MLflow experiment."""
+    metrics: list[TrendMetric] = field(default_factory=list)
+    points: list[TrendPoint] = field(default_factory=list)
+    """Oldest first, up to the merge-base."""
+    head: list[float | None] = field(default_factory=list)
+    note: str | None = None
+    """Why there is no trend yet (no record), when there is none."""
+
+
+@dataclass
+class PushMetrics:
+    """The gated metrics of one earlier push to this pull request, kept in its sticky comment."""
+
+    commit: str
+    values: dict[str, float | None] = field(default_factory=dict)
+
+
 ProjectStatus = Literal["passed", "failed", "error", "unchanged"]
 
 
@@ -216,6 +256,11 @@ class Report:
     from another run's; None outside a git repository."""
     partial: Partial | None = None
     """Set when the report holds only some parts of the check (`--only`, `--skip`)."""
+    history: HistoryTrend | None = None
+    """The head against the base-branch history (`history:` in mlci.yaml)."""
+    pushes: list[PushMetrics] = field(default_factory=list)
+    """The gated metrics of this pull request's earlier pushes, oldest first (read back from
+    the sticky comment when it is updated)."""
     mlci_version: str = __version__
 
     @property

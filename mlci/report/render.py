@@ -26,12 +26,25 @@ def render_text(report: Report, options: RenderOptions) -> str:
             f"{len(report.partial.of)} parts; `mlci report merge` combines it with the others)"
         )
     body = "\n".join(lines) + "\n"
-    for table in with_model_tables(report, report_tables(report, options.precision), options):
+    tables = with_model_tables(report, report_tables(report, options.precision), options)
+    for table in tables + history_tables(report, options.precision):
         body += "\n" + (rich_table(table, options.width) if options.color else plain_table(table))
     for project in report.projects:
         if project.report is not None:
             body += "\n" + render_text(project.report, options)
     return body
+
+
+def history_tables(report: Report, precision: int) -> list[Table]:
+    """The base-branch trend and this pull request's earlier pushes, when the report has them."""
+    from mlci.report.history import pushes_table, trend_table
+
+    tables = []
+    if report.history is not None and report.history.points:
+        tables.append(trend_table(report.history, precision))
+    if report.pushes:
+        tables.append(pushes_table(report, None, precision))
+    return tables
 
 
 def plain_table(table: Table) -> str:

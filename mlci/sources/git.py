@@ -34,23 +34,37 @@ class Git:
         self._toplevel: Path | None = None
         self._batch: subprocess.Popen[bytes] | None = None
 
-    def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-        try:
-            done = subprocess.run(
-                [self.executable, *args],
-                cwd=self.cwd,
-                input=input,
-                capture_output=True,
-                env=env,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise GitError("git is not installed or not on PATH") from None
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> bytes:
+        """The output of `git ARGS`; a failure raises GitError with git's last line."""
+        done = self.call(*args, input=input, env=env)
         if check and done.returncode != 0:
             message = done.stderr.decode(errors="replace").strip().splitlines()
             raise GitError(f"git {args[0]} failed: {message[-1] if message else 'unknown error'}")
         return done.stdout
+
+    def call(
+        self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """`git ARGS`, whatever its exit code; `env` adds variables (credentials for a fetch or
+        push go there, never in the arguments, which other processes can read)."""
+        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+        try:
+            return subprocess.run(
+                [self.executable, *args],
+                cwd=self.cwd,
+                input=input,
+                capture_output=True,
+                env=full_env,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH") from None
 
     @property
     def toplevel(self) -> Path:
@@ -177,12 +191,7 @@ def default_base(
         return BaseRevision(sha=git.resolve(rev), label=rev)
     if (queued := _merge_group_base(git, env)) is not None:
         return queued
-    named = env.get("GITHUB_BASE_REF") or branch
-    if named:
-        names = [named]
-    else:
-        names = [name for name in (_remote_default(git, remote), "main", "master") if name]
-    candidates = list(dict.fromkeys(c for name in names for c in (f"{remote}/{name}", name)))
+    named, names, candidates = _base_branch_candidates(git, branch=branch, remote=remote, env=env)
     for candidate in candidates:
         if git.exists(f"{candidate}^{{commit}}"):
             sha = git.merge_base("HEAD", candidate)
@@ -199,6 +208,25 @@ def default_base(
         raise NoBaseBranch(f"no base branch found (tried {', '.join(candidates)})", hint=hint)
     what = f"base branch {wanted!r} not found" if named else "no base branch found"
     raise GitError(f"{what} (tried {', '.join(candidates)})", hint=hint)
+
+
+def base_branch(git: Git, *, branch: str | None, remote: str, env: Mapping[str, str]) -> str | None:
+    """The base branch as a revision name (`origin/main`, else `main`), found the way
+    `default_base` finds it; None when there is none."""
+    _, _, candidates = _base_branch_candidates(git, branch=branch, remote=remote, env=env)
+    return next((c for c in candidates if git.exists(f"{c}^{{commit}}")), None)
+
+
+def _base_branch_candidates(
+    git: Git, *, branch: str | None, remote: str, env: Mapping[str, str]
+) -> tuple[str | None, list[str], list[str]]:
+    named = env.get("GITHUB_BASE_REF") or branch
+    if named:
+        names = [named]
+    else:
+        names = [name for name in (_remote_default(git, remote), "main", "master") if name]
+    candidates = list(dict.fromkeys(c for name in names for c in (f"{remote}/{name}", name)))
+    return named, names, candidates
 
 
 def _before_push(git: Git, env: Mapping[str, str]) -> BaseRevision | None:
