@@ -37,6 +37,12 @@ def parse_tables(body: str) -> list[list[list[str]]]:
     return tables
 
 
+_MLCI_HIDDEN = re.compile(
+    r"<!-- mlci:report id=[A-Za-z0-9_.\-]{1,64} -->|<!-- mlci:pushes v1 [A-Za-z0-9_-]+=* -->"
+)
+"""The hidden lines mlci writes: the comment's marker and its earlier pushes (base64url)."""
+
+
 def html_tags(body: str) -> set[str]:
     """The raw HTML the comment holds (outside the hidden marker)."""
     found = set()
@@ -47,7 +53,7 @@ def html_tags(body: str) -> set[str]:
         for child in token.children or []:
             if child.type == "html_inline":
                 found.add(child.content)
-    return {tag for tag in found if not tag.startswith("<!-- mlci:report id=")}
+    return {tag for tag in found if not _MLCI_HIDDEN.fullmatch(tag)}
 
 
 def _tags(line: str) -> list[str]:

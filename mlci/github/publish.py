@@ -107,6 +107,7 @@ def _with_pushes(report: Report, options: RenderOptions) -> Callable[[Comment | 
     """The comment body made from the comment it replaces: the gated metrics of this pull
     request's earlier pushes (its hidden block) are shown, and this push is added to them."""
     from mlci.github.pushes import (
+        MAX_BLOCK,
         MalformedPushes,
         after_push,
         pushes_block,
@@ -114,7 +115,7 @@ def _with_pushes(report: Report, options: RenderOptions) -> Callable[[Comment | 
         with_block,
     )
     from mlci.report.history import gated_values
-    from mlci.report.markdown import render_comment
+    from mlci.report.markdown import COMMENT_BUDGET, render_fitted
 
     def body_for(existing: Comment | None) -> str:
         previous = []
@@ -126,7 +127,8 @@ def _with_pushes(report: Report, options: RenderOptions) -> Callable[[Comment | 
         commit = options.commit
         # Kept on the report: the job summary written next shows them too.
         report.pushes = [push for push in previous if push.commit != commit]
-        body = render_comment(report, options)
+        # Room is left for the block, so fitting the comment to GitHub's limit never cuts it.
+        body = render_fitted(report, options, COMMENT_BUDGET - MAX_BLOCK - 64)
         if commit is None or not report.gates:
             return body
         pushes = after_push(report.pushes, commit, gated_values(report))

@@ -115,7 +115,6 @@ def after_push(
 
 
 def with_block(body: str, block: str) -> str:
-    """`body` with `block` on the line after its first line (the comment's marker), where
-    cutting a long comment to GitHub's limit never reaches it."""
-    first, _, rest = body.partition("\n")
-    return f"{first}\n{block}\n{rest}"
+    """`body` with `block` as its last line (the body is rendered with room left for it, so
+    fitting the comment to GitHub's limit never cuts it)."""
+    return f"{body.rstrip()}\n\n{block}\n"

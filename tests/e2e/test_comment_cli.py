@@ -441,3 +441,102 @@ def test_comment_and_summary_link_to_the_html_report(
     assert link in actions["summary"].read_text()
     assert (ml_repo.path / "report.html").read_text().startswith("<!doctype html>")
     assert json.loads((ml_repo.path / "report.json").read_text())["status"] == "passed"
+
+
+def _push(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sha: str) -> None:
+    """The event of a new push to pull request 7: its head is `sha`."""
+    event = tmp_path / f"event-{sha[:4]}.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": sha}}}))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+
+
+def test_the_comment_keeps_the_earlier_pushes(
+    mlci: Invoker,
+    ml_repo: GitRepo,
+    github: FakeGitHub,
+    actions: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three pushes: the second comment shows the first push's gated metrics, the third both
+    (so a reviewer sees the third push undo the second's gain); the names users wrote in gates
+    are escaped, and the hidden block under the comment is all that carries them."""
+    from mlci.github.pushes import read_pushes
+
+    name = "acc|<b>x</b> @octocat"
+    ml_repo.write(
+        "mlci.yaml",
+        "metrics:\n  files: [metrics.json]\ngates:\n"
+        f"  - metric: {json.dumps(name)}\n    min: 0.5\n  - metric: loss\n    max: 1\n",
+    )
+    ml_repo.write("metrics.json", '{"loss": 0.4}')
+    ml_repo.commit("base with the gate")
+    pushes = [("a" * 40, 0.90, 0.40), ("b" * 40, 0.95, 0.35), ("c" * 40, 0.91, 0.38)]
+    bodies = []
+    for sha, accuracy, loss in pushes:
+        github.add_pull(REPO, 7, head_sha=sha)
+        _push(tmp_path, monkeypatch, sha)
+        ml_repo.write("metrics.json", json.dumps({name: accuracy, "loss": loss}))
+        result = mlci("check", "--comment", cwd=ml_repo.path)
+        assert result.exit_code == 0, result.stderr
+        comments = mlci_comments(github)
+        assert len(comments) == 1
+        bodies.append(str(comments[0]["body"]))
+
+    assert "This pull request's pushes" not in bodies[0]
+    table = next(t for t in parse_tables(bodies[2]) if t[0][0] == "Push")
+    assert table == [
+        ["Push", name.replace("@", "@\u200b"), "loss"],
+        ["aaaaaaa", "0.9", "0.4"],
+        ["bbbbbbb", "0.95", "0.35"],
+        ["ccccccc (this push)", "0.91", "0.38"],
+    ]
+    second = next(t for t in parse_tables(bodies[1]) if t[0][0] == "Push")
+    assert [row[0] for row in second[1:]] == ["aaaaaaa", "bbbbbbb (this push)"]
+    assert html_tags(bodies[2]) <= {"<details>", "</details>", "<summary>", "</summary>"} | {
+        "<details open>",
+        "<sub>",
+        "</sub>",
+    }
+    kept = read_pushes(bodies[2])
+    assert [(push.commit, push.values) for push in kept] == [
+        (sha, {name: accuracy, "loss": loss}) for sha, accuracy, loss in pushes
+    ]
+    # A re-run of the last push replaces its entry instead of adding one.
+    mlci("check", "--comment", cwd=ml_repo.path)
+    assert len(read_pushes(str(mlci_comments(github)[0]["body"]))) == 3
+
+
+def test_a_forged_pushes_block_is_ignored(
+    mlci: Invoker,
+    ml_repo: GitRepo,
+    github: FakeGitHub,
+    actions: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Someone edits the comment's hidden block: what does not parse strictly is dropped, and
+    the comment starts again from this push."""
+    import base64
+
+    from mlci.github.pushes import read_pushes
+
+    first = mlci("check", "--comment", cwd=ml_repo.path)
+    assert first.exit_code == 0, first.stderr
+    comment = mlci_comments(github)[0]
+    forged = base64.urlsafe_b64encode(
+        json.dumps({"pushes": [{"commit": "d" * 40, "values": [["<img src=x>", "1e999"]]}]}).encode()
+    ).decode()
+    body = str(comment["body"]).rsplit("<!-- mlci:pushes", 1)[0] + f"<!-- mlci:pushes v1 {forged} -->\n"
+    with github._lock:  # edited on the server, as a person with write access could
+        for stored in github._pulls[(REPO, 7)].comments:
+            if stored["id"] == comment["id"]:
+                stored["body"] = body
+    _push(tmp_path, monkeypatch, "e" * 40)
+    github.add_pull(REPO, 7, head_sha="e" * 40)
+    second = mlci("check", "--comment", cwd=ml_repo.path)
+    assert second.exit_code == 0, second.stderr
+    posted = str(mlci_comments(github)[0]["body"])
+    assert "<img" not in posted
+    assert "This pull request's pushes" not in posted
+    assert [push.commit for push in read_pushes(posted)] == ["e" * 40]

@@ -235,3 +235,31 @@ def test_every_chart_is_drawn_by_mermaid_in_chromium(chromium: Chromium) -> None
     found = blocks(charts)
     texts = [block.split("\n", 1)[1].rsplit("\n", 1)[0] for block in found]  # without the fence
     assert chromium.render_mermaid(texts) == [None] * len(texts)
+
+
+def test_the_trend_charts_in_the_comment_parse(mermaid: MermaidParser) -> None:
+    """The head against the base-branch trend, as `mlci check` puts it in the comment: one
+    chart per gated metric (hostile names, a commit without a value), each parsed by Mermaid;
+    the names in the trend table are escaped."""
+    from mlci.report.model import HistoryTrend, TrendMetric, TrendPoint
+
+    names = ["accuracy", HOSTILE[1], HOSTILE[5], HOSTILE[2]]
+    trend = HistoryTrend(
+        source="origin/mlci-history",
+        metrics=[TrendMetric("metrics.json", name, "higher") for name in names],
+        points=[
+            TrendPoint(f"{index:x}" * 40, "2026-11-30T21:00:00Z", [0.9 + index / 100] * 4)
+            for index in range(1, 10)
+        ],
+        head=[0.95, None, -0.5, 1e6],
+    )
+    trend.points[3].values[0] = None
+    report = Report(history=trend)
+    markdown = render_markdown_report(report, RenderOptions())
+    blocks = mermaid.assert_parses(markdown, at_least=4)
+    assert all("this PR" in block for block in blocks)
+    assert "<script>" not in markdown
+    assert "| Metric | 6666666 | 7777777 | 8888888 | 9999999 | aaaaaaa | bbbbbbb |" not in markdown
+    assert "| Metric | 4444444 | 5555555 | 6666666 | 7777777 | 8888888 | 9999999 | this PR |" in (
+        markdown
+    )
