@@ -32,7 +32,7 @@ BAD_CONFIGS = [
     pytest.param(
         "colour: blue\n",
         "mlci.yaml:1:1: unknown key 'colour' at the top level (allowed: baseline, datasets, "
-        "gates, metrics, mlflow, predictions, projects, report, shared_paths, train, version)",
+        "gates, history, metrics, mlflow, predictions, projects, report, shared_paths, train, version)",
         id="unknown-section-no-close-match",
     ),
     pytest.param(
