@@ -40,6 +40,11 @@ def _format(output_format: str | None, as_json: bool, as_md: bool) -> str:
     default=None,
     help="Output format (default: text).",
 )
+@click.option(
+    "--fetch",
+    is_flag=True,
+    help="Fetch the data branch first (without it, it is fetched only when absent locally).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--md", "as_md", is_flag=True, help="Same as --format markdown.")
 @click.pass_context
@@ -48,6 +53,7 @@ def history_group(
     last: int | None,
     rev: str | None,
     output_format: str | None,
+    fetch: bool,
     as_json: bool,
     as_md: bool,
 ) -> int | None:
@@ -70,7 +76,7 @@ def history_group(
 
     config = state.config()
     count = last or history_settings(config).trend
-    trend = history_listing(config, os.environ, Git(config.root), count=count, rev=rev)
+    trend = history_listing(config, os.environ, Git(config.root), count=count, rev=rev, fetch=fetch)
     if chosen == "json":
         click.echo(json.dumps(asdict(trend), indent=2, allow_nan=False))
         return 0

@@ -267,14 +267,22 @@ def base_branch_tip(config: ConfigFile, env: Mapping[str, str], git: Git) -> str
 
 
 def history_listing(
-    config: ConfigFile, env: Mapping[str, str], git: Git, *, count: int, rev: str | None
+    config: ConfigFile,
+    env: Mapping[str, str],
+    git: Git,
+    *,
+    count: int,
+    rev: str | None,
+    fetch: bool = False,
 ) -> HistoryTrend:
     """`mlci history`: the gated metrics of the last `count` recorded commits of the base
-    branch (or of `rev`), oldest first."""
+    branch (or of `rev`), oldest first; `fetch` refreshes the data branch first."""
     from mlci.report.model import HistoryTrend, TrendMetric, TrendPoint
 
     settings = history_settings(config)
     store = open_history(config, env, git)
+    if fetch and isinstance(store, DataBranch):
+        store.fetch()
     tip = rev or base_branch_tip(config, env, git)
     records = trend_records(
         store, git, tip, config.config.report.id, count, max(settings.search, count)

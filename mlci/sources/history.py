@@ -351,6 +351,8 @@ class DataBranch:
         for attempt in range(1, attempts + 1):
             tip = self.tracking_ref if self.fetch() else None
             tip_sha = self.git.resolve(tip) if tip else None
+            if tip_sha and self._holds(tip_sha, path, record):
+                return WriteResult(commit=tip_sha, attempts=attempt, changed=False)
             tree = self._tree(tip_sha, {path: blob.decode().strip()}, readme.decode().strip())
             if (
                 tip_sha
@@ -388,6 +390,18 @@ class DataBranch:
             "other pushes kept winning",
             hint="run `mlci history record` again",
         )
+
+    def _holds(self, tip: str, path: str, record: HistoryRecord) -> bool:
+        """The tip already has this record, but for when it was written (a re-run)."""
+        content = self.git.read_files(tip, [path])[path]
+        if content is None:
+            return False
+        try:
+            existing = parse_record(content, f"{self.branch}:{path}")
+        except HistoryError:
+            return False  # replaced by this one
+        same = ("commit", "parents", "report_id", "metrics", "params")
+        return all(getattr(existing, name) == getattr(record, name) for name in same)
 
     def _tree(self, tip: str | None, files: Mapping[str, str], readme: str) -> str:
         """The tip's tree with `files` (path -> blob id) added, in a scratch index."""

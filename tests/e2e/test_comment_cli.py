@@ -525,9 +525,14 @@ def test_a_forged_pushes_block_is_ignored(
     assert first.exit_code == 0, first.stderr
     comment = mlci_comments(github)[0]
     forged = base64.urlsafe_b64encode(
-        json.dumps({"pushes": [{"commit": "d" * 40, "values": [["<img src=x>", "1e999"]]}]}).encode()
+        json.dumps(
+            {"pushes": [{"commit": "d" * 40, "values": [["<img src=x>", "1e999"]]}]}
+        ).encode()
     ).decode()
-    body = str(comment["body"]).rsplit("<!-- mlci:pushes", 1)[0] + f"<!-- mlci:pushes v1 {forged} -->\n"
+    body = (
+        str(comment["body"]).rsplit("<!-- mlci:pushes", 1)[0]
+        + f"<!-- mlci:pushes v1 {forged} -->\n"
+    )
     with github._lock:  # edited on the server, as a person with write access could
         for stored in github._pulls[(REPO, 7)].comments:
             if stored["id"] == comment["id"]:

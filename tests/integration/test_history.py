@@ -119,7 +119,7 @@ def _writer(path: Path, sha: str, results: list[object], barrier: threading.Barr
     barrier.wait()
     try:
         results.append(branch.write(record))
-    except Exception as error:  # noqa: BLE001 - the test reports it
+    except Exception as error:  # the test reports it
         results.append(error)
 
 
@@ -169,7 +169,7 @@ def test_racing_pushes_all_land(tmp_path: Path) -> None:
 def test_history_baseline_names_the_recorded_ancestor(
     project: tuple[Path, GitRepo], mlci: Invoker
 ) -> None:
-    remote, repo = project
+    _, repo = project
     recorded = push_commit(repo, {"accuracy": 0.90, "loss": 0.20}, "recorded")
     assert mlci("history", "record", cwd=repo.path).exit_code == 0
     push_commit(repo, {"accuracy": 0.91, "loss": 0.19}, "not recorded")
@@ -293,8 +293,46 @@ def test_mlflow_store_records_runs_tagged_with_the_commit(
 
     repo.git("fetch", "-q", "origin")
     repo.git("checkout", "-q", "-b", "feature")
-    repo.write("mlci.yaml", repo.path.joinpath("mlci.yaml").read_text() + "baseline:\n  source: history\n")
+    repo.write(
+        "mlci.yaml", repo.path.joinpath("mlci.yaml").read_text() + "baseline:\n  source: history\n"
+    )
     repo.write("metrics.json", json.dumps({"accuracy": 0.70, "loss": 0.40}))
     report = json.loads(mlci("check", "--format", "json", cwd=repo.path).stdout)
     assert report["base"] == f"the record of {second[:7]} (the merge-base)"
     assert [point["commit"] for point in report["history"]["points"]] == [first, second]
+
+
+def test_a_history_that_cannot_be_read_is_a_note_not_a_failure(
+    project: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker
+) -> None:
+    """The trend only informs: with the remote gone, `mlci check` still passes and says why
+    there is no trend."""
+    _, repo = project
+    push_commit(repo, {"accuracy": 0.9, "loss": 0.2}, "main")
+    repo.git("fetch", "-q", "origin")
+    repo.git("remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    repo.write("metrics.json", json.dumps({"accuracy": 0.91, "loss": 0.2}))
+    done = mlci("check", "--format", "json", cwd=repo.path)
+    assert done.exit_code == 0, done.stderr
+    note = json.loads(done.stdout)["history"]["note"]
+    assert note.startswith(
+        "the base-branch history could not be read: cannot fetch the history branch "
+        "'mlci-history' from 'origin'"
+    )
+
+
+def test_fetch_refreshes_a_stale_copy(
+    project: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker
+) -> None:
+    remote, repo = project
+    first = push_commit(repo, {"accuracy": 0.8, "loss": 0.3}, "first")
+    assert mlci("history", "record", cwd=repo.path).exit_code == 0
+    reader = clone(remote, tmp_path / "reader")
+    assert len(json.loads(mlci("history", "--json", cwd=reader.path).stdout)["points"]) == 1
+    second = push_commit(repo, {"accuracy": 0.9, "loss": 0.2}, "second")
+    assert mlci("history", "record", cwd=repo.path).exit_code == 0
+    reader.git("pull", "-q", "origin", "main")
+    stale = json.loads(mlci("history", "--json", cwd=reader.path).stdout)
+    assert [point["commit"] for point in stale["points"]] == [first]
+    fresh = json.loads(mlci("history", "--json", "--fetch", cwd=reader.path).stdout)
+    assert [point["commit"] for point in fresh["points"]] == [first, second]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from mlci.errors import MlciError
 from mlci.pipeline.context import CheckContext
 from mlci.report.model import HistoryTrend, Report, TrendMetric, TrendPoint
 
@@ -32,14 +33,21 @@ def run(context: CheckContext, report: Report) -> None:
         return
     store = open_history(config, context.env, context.git)
     trend = HistoryTrend(source=store.label, metrics=gated)
-    records = trend_records(
-        store,
-        context.git,
-        context.base_revision().sha,
-        config.config.report.id,
-        settings.trend,
-        settings.search,
-    )
+    report.history = trend
+    try:
+        records = trend_records(
+            store,
+            context.git,
+            context.base_revision().sha,
+            config.config.report.id,
+            settings.trend,
+            settings.search,
+        )
+    except MlciError as error:
+        # The trend only informs: a history that cannot be read is said, the checks go on (a
+        # history baseline that cannot be read is an error of the diff and the gates).
+        trend.note = f"the base-branch history could not be read: {error}"
+        return
     for record in records:
         trend.points.append(
             TrendPoint(
@@ -57,4 +65,3 @@ def run(context: CheckContext, report: Report) -> None:
             f"no base-branch commit is recorded in {store.label} yet: the deploy-on-merge "
             "workflow records one on every push (`mlci history record`)"
         )
-    report.history = trend

@@ -1,0 +1,132 @@
+"""End to end under `act`, with the real templates: pushes to main run deploy-on-merge, whose
+history job records each commit's metrics on the data branch of a local bare remote; a pull
+request then gets a comment with the trend, and its second push's comment shows the first
+push's metrics.
+
+Run it alone (act is slow on shared cores): `pytest tests/e2e/test_workflows_act_history.py`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from fake_github import FakeGitHub
+from markdown_parse import parse_tables
+from test_workflows_act import (
+    PR,
+    REPOSITORY,
+    TOKEN,
+    iris_config,
+    iris_repo,
+    log_of,
+    pull_request_event,
+    run_act,
+    template,
+)
+from test_workflows_act import action_source as action_source  # a fixture
+from test_workflows_act import job_bin as job_bin  # a fixture
+from test_workflows_act import pytestmark as act_marks
+
+from mlci.sources.history import parse_record
+
+pytestmark = act_marks
+
+
+def deploy_workflow() -> str:
+    """The deploy template for a repository without MLflow: gates and history, no promotion."""
+    text = template("mlci-deploy.yml")
+    text = text.replace("      mlflow-tracking-uri: https://mlflow.example.com\n", "")
+    text = text.replace("      model: my-model\n", "      promote: false\n")
+    text = text.replace("extras: sklearn,mlflow", "extras: sklearn")
+    assert "promote: false" in text
+    return text
+
+
+def on_remote(remote: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=remote, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_base_branch_pushes_record_history_and_the_pr_comment_shows_the_trend(
+    tmp_path: Path, action_source: Path, job_bin: Path
+) -> None:
+    config = iris_config().rstrip("\n") + "\nhistory: {}\n"
+    repo, root = iris_repo(
+        tmp_path / "iris", workflow=template("mlci.yml"), config=config, mlci_source=action_source
+    )
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", remote], check=True)
+    repo.git("remote", "set-url", "origin", str(remote))
+    repo.write(".github/workflows/deploy.yml", deploy_workflow())
+    recorded = []
+    timings = {}
+    before = root
+    for step in ("the deploy workflow", "a README"):
+        repo.write("NOTES.md", f"{step}\n")
+        after = repo.commit(f"main: {step}")
+        repo.git("push", "-q", "origin", "main")
+        event = {
+            "ref": "refs/heads/main",
+            "before": before,
+            "after": after,
+            "repository": {"full_name": REPOSITORY, "name": "iris", "owner": {"login": "acme"}},
+        }
+        started = time.monotonic()
+        done = run_act(repo, "push", event, ".github/workflows/deploy.yml",
+                       action_source=action_source, job_bin=job_bin,
+                       artifacts=tmp_path / f"deploy-{len(recorded)}")  # fmt: skip
+        timings[f"deploy {len(recorded) + 1}"] = round(time.monotonic() - started, 1)
+        assert done.returncode == 0, log_of(done)
+        assert "record the base-branch history" in done.stdout
+        recorded.append(after)
+        before = after
+
+    files = on_remote(remote, "ls-tree", "-r", "--name-only", "mlci-history").split()
+    assert files == ["README.md", *sorted(f"default/{sha}.json" for sha in recorded)]
+    record = parse_record(
+        on_remote(remote, "show", f"mlci-history:default/{recorded[1]}.json").encode(), "remote"
+    )
+    assert record.parents == (recorded[0],)
+    gated = {metric.name: metric.value for metric in record.gated()}
+    assert set(gated) == {"accuracy", "f1_macro", "log_loss"}
+    assert gated["accuracy"] is not None
+    assert 0.9 < gated["accuracy"] <= 1.0
+    # Only the history branch was written by the workflow: main is what was pushed.
+    assert on_remote(remote, "rev-parse", "main").strip() == recorded[1]
+
+    # A pull request from main's tip: its comment shows the trend; a second push, the first's.
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("NOTES.md", "Logistic regression.\n")
+    heads = [repo.commit("feature: first push")]
+    with FakeGitHub(token=TOKEN) as github:
+        bodies = []
+        for push in range(2):
+            if push:
+                repo.write("NOTES.md", "Logistic regression, again.\n")
+                heads.append(repo.commit("feature: second push"))
+            github.add_pull(REPOSITORY, PR, head_sha=heads[-1])
+            started = time.monotonic()
+            done = run_act(repo, "pull_request", pull_request_event(recorded[1], heads[-1]),
+                           ".github/workflows/mlci.yml", action_source=action_source,
+                           job_bin=job_bin, artifacts=tmp_path / f"pr-{push}",
+                           api_url=github.url)  # fmt: skip
+            timings[f"pull request push {push + 1}"] = round(time.monotonic() - started, 1)
+            assert done.returncode == 0, log_of(done)
+            comments = github.comments(REPOSITORY, PR)
+            assert len(comments) == 1
+            bodies.append(str(comments[0]["body"]))
+    print(f"act wall time: {timings}")
+
+    trend = next(table for table in parse_tables(bodies[0]) if table[0][0] == "Metric"
+                 and "this PR" in table[0])  # fmt: skip
+    assert trend[0][1:3] == [sha[:7] for sha in recorded]
+    assert {row[0] for row in trend[1:]} == {"accuracy", "f1_macro", "log_loss"}
+    assert "#### Trend on the base branch" in bodies[0]
+    assert "```mermaid" in bodies[0]  # the trend charts
+    assert "This pull request's pushes" not in bodies[0]
+    pushes = next(table for table in parse_tables(bodies[1]) if table[0][0] == "Push")
+    assert [row[0] for row in pushes[1:]] == [heads[0][:7], f"{heads[1][:7]} (this push)"]
+    assert pushes[1][1:] == pushes[2][1:]  # the same model: the same metrics on both pushes
