@@ -66,7 +66,10 @@ def test_only_one_dataset_writes_a_partial_report(mlci: Invoker, project: GitRep
     assert code == 0
     assert report["partial"] == {
         "parts": ["datasets:train"],
-        "of": ["train", "datasets:train", "datasets:test", "diff", "model", "gates", "dvc", "log"],
+        "of": [
+            *("train", "datasets:train", "datasets:test", "diff", "model", "gates", "history"),
+            *("dvc", "log"),
+        ],
     }
     assert [d["name"] for d in report["datasets"]] == ["train"]
     assert report["gates"] == []
@@ -87,7 +90,7 @@ def test_a_bad_part_is_exit_2_naming_the_valid_ones(mlci: Invoker, project: GitR
     assert done.exit_code == 2
     assert done.stderr.strip() == (
         "mlci: error: --only 'datasets:nope': no such part of this check; its parts are: "
-        "train, datasets:train, datasets:test, diff, model, gates, dvc, log"
+        "train, datasets:train, datasets:test, diff, model, gates, history, dvc, log"
     )
     assert "Traceback" not in done.stderr
     done = mlci("check", "--skip", "gatez", cwd=project.path)
@@ -141,7 +144,7 @@ def test_a_missing_shard_makes_the_merged_report_an_error(
     assert merged["partial"]["parts"] == ["datasets:train", "gates"]
     missing = [p["message"] for p in merged["problems"] if p["check"] == "merge"]
     assert missing == [
-        "no report holds the parts 'train', 'datasets:test', 'diff', 'model', 'dvc', 'log': "
+        "no report holds the parts 'train', 'datasets:test', 'diff', 'model', 'history', 'dvc', 'log': "
         "their job did not run or did not upload its report"
     ]
 
