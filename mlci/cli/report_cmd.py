@@ -93,7 +93,7 @@ def _files(paths: tuple[Path, ...]) -> list[Path]:
 @pass_state
 def plan(state: CliState, shards: tuple[str, ...], base: str | None) -> int:
     """Print the jobs of a check fanned out across CI, as one line of JSON for a job matrix:
-    {"jobs": [{"name", "key", "args", "train"}, ...], "unchanged": ARGS}.
+    {"jobs": [{"name", "key", "args", "train"}, ...], "has_jobs": BOOL, "unchanged": ARGS}.
 
     SHARDS are parts of the check (`datasets:NAME`, `gates`, ...: a job each, plus one job for
     the parts no shard names), or `changed-projects` (a job per project with a change under
@@ -112,5 +112,6 @@ def plan(state: CliState, shards: tuple[str, ...], base: str | None) -> int:
         for job in planned.jobs
     ]
     unchanged = shlex.join(planned.unchanged) if planned.unchanged is not None else ""
-    click.echo(json.dumps({"jobs": jobs, "unchanged": unchanged}, separators=(",", ":")))
+    planned_json = {"jobs": jobs, "has_jobs": bool(jobs), "unchanged": unchanged}
+    click.echo(json.dumps(planned_json, separators=(",", ":")))
     return 0

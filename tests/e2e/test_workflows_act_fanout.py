@@ -172,6 +172,34 @@ def test_two_projects_a_pull_request_touching_one_runs_one_job(
     assert merged["partial"] is None
 
 
+def test_a_pull_request_touching_no_project_runs_no_project_job(
+    tmp_path: Path, action_source: Path, job_bin: Path
+) -> None:
+    """An empty matrix is no job at all (GitHub refuses a matrix without values): the planning
+    job lists both projects as unchanged and the merge job posts that."""
+    repo, base, _ = two_projects(tmp_path)
+    repo.git("checkout", "-q", "-b", "docs", base)
+    repo.write("README.md", "Two models.\n")
+    head = repo.commit("docs only")
+    artifacts = tmp_path / "artifacts"
+    with FakeGitHub(token=TOKEN) as github:
+        github.add_pull(REPOSITORY, PR, head_sha=head)
+        done = run_act(repo, "pull_request", pull_request_event(base, head),
+                       ".github/workflows/mlci.yml", action_source=action_source,
+                       job_bin=job_bin, artifacts=artifacts, api_url=github.url)  # fmt: skip
+        comments = github.comments(REPOSITORY, PR)
+    assert done.returncode == 0, log_of(done)
+    parts = sorted(p.name for p in artifacts.iterdir() if p.name.startswith("mlci-part-"))
+    assert parts == ["mlci-part-default-unchanged"]
+    assert len(comments) == 1
+    assert "projects: 2 unchanged" in comments[0]["body"]
+    merged = report_in(artifacts, "mlci-report-default")
+    assert [(p["path"], p["status"]) for p in merged["projects"]] == [
+        ("churn", "unchanged"),
+        ("ltv", "unchanged"),
+    ]
+
+
 def test_a_failing_shard_on_a_fork_fails_the_merge_and_comments_through_workflow_run(
     tmp_path: Path, action_source: Path, job_bin: Path
 ) -> None:

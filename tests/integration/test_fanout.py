@@ -312,6 +312,7 @@ def test_report_plan_prints_the_job_matrix(mlci: Invoker, project: GitRepo) -> N
             {"name": "the rest", "key": "rest",
              "args": "--skip datasets:train --skip datasets:test --no-summary", "train": True},
         ],
+        "has_jobs": True,
         "unchanged": "",
     }  # fmt: skip
     done = mlci("report", "plan", "datasets", "datasets:test", cwd=project.path)
@@ -332,11 +333,12 @@ def test_report_plan_of_changed_projects_lists_the_unchanged_itself(
     assert json.loads(done.stdout) == {
         "jobs": [{"name": "models/churn", "key": "1-models-churn",
                   "args": "--changed --only projects:models/churn --no-summary", "train": True}],
+        "has_jobs": True,
         "unchanged": "--changed --skip projects:models/churn --no-summary",
     }  # fmt: skip
     monorepo.git("checkout", "-q", "main")  # nothing changed: no job, only the listing
     planned = json.loads(mlci("report", "plan", "changed-projects", cwd=monorepo.path).stdout)
-    assert planned == {"jobs": [], "unchanged": "--changed --no-summary"}
+    assert planned == {"jobs": [], "has_jobs": False, "unchanged": "--changed --no-summary"}
 
 
 def test_a_name_that_could_start_a_workflow_command_names_no_job(
