@@ -8,6 +8,7 @@ Run it alone (act is slow on shared cores): `pytest tests/e2e/test_workflows_act
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -59,7 +60,11 @@ def test_base_branch_pushes_record_history_and_the_pr_comment_shows_the_trend(
     )
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", remote], check=True)
-    repo.git("remote", "set-url", "origin", str(remote))
+    # act names the repository after origin's URL (acme/iris), read from the repository's own
+    # config; git, in the test and in the jobs, reaches the bare remote in its place through
+    # the (test's private) global config, as it would reach GitHub.
+    with open(os.environ["GIT_CONFIG_GLOBAL"], "a") as config_file:
+        config_file.write(f'[url "{remote}"]\n\tinsteadOf = https://github.com/{REPOSITORY}.git\n')
     repo.write(".github/workflows/deploy.yml", deploy_workflow())
     recorded = []
     timings = {}
