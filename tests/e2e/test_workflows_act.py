@@ -448,3 +448,8 @@ def test_deploy_on_merge_promotes_in_mlflow(
     # The job summary (act prints it) says what was promoted and what held the alias before.
     summary = done.stdout.split("Summary - ### mlci promote: PROMOTED", 1)[1]
     assert f" | champion | 2 | 1 | {champion.run_id} | promoted |" in summary
+    # The history job recorded the commit in MLflow (a tracking URI is set): a run tagged with it.
+    experiment_id = client.get_experiment_by_name(experiment).experiment_id
+    history = client.search_runs([experiment_id], "tags.`mlci.history.report_id` = 'default'")
+    assert [run.data.tags["mlflow.source.git.commit"] for run in history] == [after]
+    assert history[0].data.metrics["accuracy"] == pytest.approx(0.983333, abs=1e-6)
