@@ -181,14 +181,21 @@ def damage_for(scenario: Scenario, statistic: str, target: float = 0.02) -> floa
 
 
 def alarm_rates(
-    scenario: Scenario, simulations: int, damage: float, statistics: tuple[str, ...], seed: int
+    scenario: Scenario,
+    simulations: int,
+    damage: float,
+    statistics: tuple[str, ...],
+    seed: int,
+    confidence: float = 0.95,
 ) -> dict[str, float]:
     """The share of simulated pull requests each test calls significantly worse."""
     alarms = dict.fromkeys(statistics, 0)
     rng = np.random.default_rng(seed)
     for index in range(simulations):
         paired = scenario.simulate(rng, damage, EXAMPLES)
-        found = paired_intervals(paired, list(statistics), resamples=RESAMPLES, seed=index)
+        found = paired_intervals(
+            paired, list(statistics), resamples=RESAMPLES, confidence=confidence, seed=index
+        )
         for statistic in statistics:
             alarms[statistic] += found[statistic].significantly_worse()
     return {statistic: count / simulations for statistic, count in alarms.items()}

@@ -22,18 +22,31 @@ from calibration import SCENARIOS, Scenario, alarm_rates, damage_for
 NOMINAL = 0.025
 POWER = 0.8
 WEAKER = {"recall": 0.6}
-"""Binary recall rests on the ~900 positives of 3,000 examples: 74% power in the full run
-(docs/gates.md says so); held to 60% here so that a regression of the test still shows."""
+"""Binary recall rests on the ~900 positives of 3,000 examples: no test calibrated at 2.5% can
+catch a 2-point drop 80% of the time on these pull requests (the Neyman-Pearson test, knowing
+the alternative, reaches 79%; docs/gates.md), mlci's 74%. Held to 60% here so that a
+regression of the test still shows."""
 NULL_SIMULATIONS = 200
 POWER_SIMULATIONS = 40
+ALLOWED = NOMINAL + 2 * math.sqrt(NOMINAL * (1 - NOMINAL) / NULL_SIMULATIONS)
+"""4.7%: 200 simulations tell a test at 2.5% from one at about 7% or more; the finer table
+(1,000 simulations per test) is benchmarks/calibration.py's."""
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.name)
 def test_no_change_rarely_looks_significantly_worse(scenario: Scenario) -> None:
     rates = alarm_rates(scenario, NULL_SIMULATIONS, 0.0, scenario.statistics, seed=1)
-    allowed = NOMINAL + 2 * math.sqrt(NOMINAL * (1 - NOMINAL) / NULL_SIMULATIONS)
-    assert all(rate <= allowed for rate in rates.values()), rates
+    assert all(rate <= ALLOWED for rate in rates.values()), rates
+
+
+@pytest.mark.slow
+def test_the_check_fails_a_test_that_alarms_too_often() -> None:
+    """The check above can fail: 80% intervals (10% one-sided false alarms) used as if they
+    were 95% ones break it, on the same simulated pull requests."""
+    scenario = SCENARIOS[0]
+    rates = alarm_rates(scenario, NULL_SIMULATIONS, 0.0, scenario.statistics, 1, confidence=0.8)
+    assert all(rate > ALLOWED for rate in rates.values()), rates
 
 
 @pytest.mark.slow
