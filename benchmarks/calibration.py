@@ -1,6 +1,6 @@
 """Calibration of every significance test by simulated pull requests.
 
-    python benchmarks/calibration.py --null 2000 --power 500
+    python benchmarks/calibration.py --null 1000 --power 300   # --resamples 10000, 2 processes
 
 Each simulated pull request scores a base model and a head model on the same n = 3,000 examples.
 *No change*: the two models are exchangeable (same error rate, errors partly shared, as two
@@ -10,8 +10,10 @@ worse by 0.02 of the metric in expectation — for regression, by 2 points of R�
 explain 2% less of the target's variance), which every regression metric is then tested on;
 power is how often the test says so. The drop is set per metric by bisection on a large sample.
 
-Prints the markdown table of docs/gates.md. `tests/unit/test_significance_calibration.py` runs
-the same simulations, smaller.
+Prints the markdown table of docs/gates.md. Intervals use mlci's default 10,000 resamples: with
+1,000 the Monte Carlo error of the 2.5% quantile alone adds a few tenths of a point of false
+alarms (benchmarks/calibration_limits.py). `tests/unit/test_significance_calibration.py` runs
+the same simulations, smaller (200 and 40 pull requests, 1,000 resamples).
 """
 
 from __future__ import annotations
@@ -187,6 +189,7 @@ def alarm_rates(
     statistics: tuple[str, ...],
     seed: int,
     confidence: float = 0.95,
+    resamples: int = RESAMPLES,
 ) -> dict[str, float]:
     """The share of simulated pull requests each test calls significantly worse."""
     alarms = dict.fromkeys(statistics, 0)
@@ -194,37 +197,66 @@ def alarm_rates(
     for index in range(simulations):
         paired = scenario.simulate(rng, damage, EXAMPLES)
         found = paired_intervals(
-            paired, list(statistics), resamples=RESAMPLES, confidence=confidence, seed=index
+            paired, list(statistics), resamples=resamples, confidence=confidence, seed=index
         )
         for statistic in statistics:
             alarms[statistic] += found[statistic].significantly_worse()
     return {statistic: count / simulations for statistic, count in alarms.items()}
 
 
-def calibration(null: int, power: int) -> list[tuple[str, str, float, float]]:
-    """(scenario, statistic, false-alarm rate, power) of every test."""
-    rows = []
+def calibration(
+    null: int, power: int, resamples: int = RESAMPLES, workers: int = 1
+) -> list[tuple[str, str, float, float]]:
+    """(scenario, statistic, false-alarm rate, power) of every test. Statistics whose 2-point
+    drop is the same pull request (every regression statistic: a drop of R²) share their
+    simulations; each statistic's interval does not depend on which others are computed."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs: list[tuple[Scenario, int, float, tuple[str, ...], int]] = []
     for scenario in SCENARIOS:
-        false_alarms = alarm_rates(scenario, null, 0.0, scenario.statistics, seed=1)
+        jobs.append((scenario, null, 0.0, scenario.statistics, 1))
+        groups: dict[float, list[str]] = {}
         for statistic in scenario.statistics:
-            damage = damage_for(scenario, statistic)
-            caught = alarm_rates(scenario, power, damage, (statistic,), seed=2)[statistic]
-            rows.append((scenario.name, statistic, false_alarms[statistic], caught))
-    return rows
+            groups.setdefault(damage_for(scenario, statistic), []).append(statistic)
+        for damage, statistics in groups.items():
+            jobs.append((scenario, power, damage, tuple(statistics), 2))
+    # The longest job first (regression's no-change runs), so that the processes end together.
+    jobs.sort(key=lambda job: (job[0].name != "regression", job[2] != 0.0))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [
+            pool.submit(alarm_rates, scenario, runs, damage, statistics, seed, 0.95, resamples)
+            for scenario, runs, damage, statistics, seed in jobs
+        ]
+        found = [future.result() for future in futures]
+    false_alarms: dict[tuple[str, str], float] = {}
+    caught: dict[tuple[str, str], float] = {}
+    for (scenario, _, damage, _, _), rates in zip(jobs, found, strict=True):
+        for statistic, rate in rates.items():
+            (false_alarms if damage == 0.0 else caught)[scenario.name, statistic] = rate
+    return [
+        (scenario.name, s, false_alarms[scenario.name, s], caught[scenario.name, s])
+        for scenario in SCENARIOS
+        for s in scenario.statistics
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--null", type=int, default=2000, help="no-change pull requests")
     parser.add_argument("--power", type=int, default=500, help="2-point-drop pull requests")
+    parser.add_argument(
+        "--resamples", type=int, default=10_000, help="bootstrap resamples (mlci's default)"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="processes")
     args = parser.parse_args()
     print(
-        f"{EXAMPLES:,} paired examples, {RESAMPLES:,} resamples, 95% confidence; {args.null} "
-        f"no-change and {args.power} 2-point-drop pull requests per test\n"
+        f"{EXAMPLES:,} paired examples, {args.resamples:,} resamples, 95% confidence; "
+        f"{args.null} no-change and {args.power} 2-point-drop pull requests per test\n"
     )
     print("| task | statistic | false alarms (nominal 2.5%) | power, 2-point drop |")
     print("| --- | --- | ---: | ---: |")
-    for task, statistic, alarms, caught in calibration(args.null, args.power):
+    rows = calibration(args.null, args.power, args.resamples, args.workers)
+    for task, statistic, alarms, caught in rows:
         print(f"| {task} | `{statistic}` | {alarms * 100:.1f}% | {caught * 100:.0f}% |")
 
 
