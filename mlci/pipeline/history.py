@@ -81,7 +81,11 @@ def open_history(
             experiment=settings.experiment or experiment_for(config, env, git),
         )
     return DataBranch(
-        git, branch=settings.branch, remote=settings.remote, token=env.get("GITHUB_TOKEN") or None
+        git,
+        branch=settings.branch,
+        remote=settings.remote,
+        token=env.get("GITHUB_TOKEN") or None,
+        refresh=env.get("GITHUB_ACTIONS") == "true",
     )
 
 

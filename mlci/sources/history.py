@@ -269,6 +269,9 @@ class DataBranch:
     token: str | None = None
     """Sent to an https remote for fetch and push (GITHUB_TOKEN in a workflow)."""
     sleep: Callable[[float], None] = time.sleep
+    refresh: bool = False
+    """Fetch the branch before the first read even when a copy is there (in a workflow, where
+    the checkout's copy may predate the last record); a failed fetch then falls back to it."""
     _fetched: bool = field(default=False, repr=False)
 
     @property
@@ -308,6 +311,12 @@ class DataBranch:
     def ref(self, *, fetch: bool = True) -> str | None:
         """The branch to read: the remote-tracking copy, else a local branch, else fetched when
         it is absent locally; None when there is no history yet."""
+        if fetch and self.refresh and not self._fetched:
+            try:
+                if self.fetch():
+                    return self.tracking_ref
+            except HistoryError:
+                pass  # the copy at hand, if any
         for name in (self.tracking_ref, f"refs/heads/{self.branch}"):
             if self.git.exists(f"{name}^{{commit}}"):
                 return name

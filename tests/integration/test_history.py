@@ -322,7 +322,7 @@ def test_a_history_that_cannot_be_read_is_a_note_not_a_failure(
 
 
 def test_fetch_refreshes_a_stale_copy(
-    project: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker
+    project: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     remote, repo = project
     first = push_commit(repo, {"accuracy": 0.8, "loss": 0.3}, "first")
@@ -336,3 +336,10 @@ def test_fetch_refreshes_a_stale_copy(
     assert [point["commit"] for point in stale["points"]] == [first]
     fresh = json.loads(mlci("history", "--json", "--fetch", cwd=reader.path).stdout)
     assert [point["commit"] for point in fresh["points"]] == [first, second]
+    # In a workflow the branch is always fetched first: the checkout's copy may be older.
+    third = push_commit(repo, {"accuracy": 0.95, "loss": 0.1}, "third")
+    assert mlci("history", "record", cwd=repo.path).exit_code == 0
+    reader.git("pull", "-q", "origin", "main")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    shown = json.loads(mlci("history", "--json", cwd=reader.path).stdout)
+    assert [point["commit"] for point in shown["points"]] == [first, second, third]
