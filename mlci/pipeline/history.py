@@ -164,6 +164,13 @@ def values_from_report(path: Path) -> tuple[CommitValues, str]:
     if not isinstance(data, dict) or not isinstance(data.get("schema_version"), int):
         raise InputFileError("not a JSON report of `mlci check --format json`", path=path)
     diff = data.get("diff")
+    if data.get("projects"):
+        raise InputFileError(
+            "the report holds several projects (mlci check --all): the history records one "
+            "project per report",
+            path=path,
+            hint="run `mlci history record` in each project's directory",
+        )
     if not isinstance(diff, dict) or not isinstance(diff.get("metrics"), list):
         raise InputFileError(
             "the report holds no metrics (mlci check found no metrics files)",

@@ -343,3 +343,16 @@ def test_fetch_refreshes_a_stale_copy(
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     shown = json.loads(mlci("history", "--json", cwd=reader.path).stdout)
     assert [point["commit"] for point in shown["points"]] == [first, second, third]
+
+
+def test_a_report_of_several_projects_is_refused(
+    project: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker
+) -> None:
+    _, repo = project
+    repo.commit("main")
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"schema_version": 2, "projects": [{"path": "a"}]}))
+    done = mlci("history", "record", "--report", report, cwd=repo.path)
+    assert done.exit_code == 2
+    assert "the report holds several projects" in done.stderr
+    assert "run `mlci history record` in each project's directory" in done.stderr
