@@ -33,6 +33,7 @@ SECTIONS = {
     "predictions": "PredictionsOptions",
     "report": "ReportOptions",
     "mlflow": "MlflowOptions",
+    "spark": "Spark",
     "train": "Train",
     "history": "History",
 }

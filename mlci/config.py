@@ -86,16 +86,20 @@ class DatasetDrift(_Section, frozen=True):
 class Dataset(_Section, frozen=True):
     """A dataset validated against a pandera schema."""
 
-    path: str
-    """A data file or a glob of files, relative to the config file."""
+    path: str | None = None
+    """A data file, a glob of files, or a directory of (partitioned) Parquet files, relative to
+    the config file."""
+    table: str | None = None
+    """With `engine: spark`: a table of the Spark catalog (`db.name`) instead of `path`."""
     name: str | None = None
     """Name shown in reports; defaults to the path."""
     schema: str | None = None
     """A pandera schema: a YAML/JSON file as pandera writes it, or `module:attribute`."""
     format: Literal["csv", "tsv", "parquet", "json", "jsonl"] | None = None
     """Data format; by default taken from the file extension (`.gz` allowed)."""
-    engine: Literal["pandas", "polars"] = "pandas"
-    """The dataframe library pandera validates with."""
+    engine: Literal["pandas", "polars", "spark"] = "pandas"
+    """The dataframe library pandera validates with (`spark`: pandera's PySpark backend, on the
+    session of the `spark:` section)."""
     encoding: str = "utf-8"
     """Text encoding of CSV/TSV/JSON files."""
     chunksize: int | None = None
@@ -115,10 +119,42 @@ class Dataset(_Section, frozen=True):
             raise ValueError("chunksize must be a positive number of rows")
         if self.max_failures < 0:
             raise ValueError("max_failures must not be negative")
+        if (self.path is None) == (self.table is None):
+            raise ValueError("a dataset needs exactly one of `path:` and `table:`")
+        if self.table is not None and self.engine != "spark":
+            raise ValueError("`table:` is read by the Spark engine: add `engine: spark`")
+        if self.engine == "spark" and self.chunksize is not None:
+            raise ValueError("`chunksize` is for the pandas engine; Spark needs no chunks")
 
     @property
     def display_name(self) -> str:
-        return self.name or self.path
+        return self.name or self.path or f"table {self.table}"
+
+    @property
+    def source(self) -> str:
+        """The path, or `table:NAME` for a table of the Spark catalog."""
+        return self.path if self.path is not None else f"table:{self.table}"
+
+
+class Spark(_Section, frozen=True):
+    """The Spark session of `engine: spark` datasets (default: `local[*]` in the process, built
+    once per run and stopped at its end). The environment's SPARK_REMOTE is used when neither
+    `remote` nor `master` is set here; Spark's own configuration (SPARK_CONF_DIR's
+    spark-defaults.conf, PYSPARK_SUBMIT_ARGS, JAVA_HOME) applies as usual."""
+
+    remote: str | None = None
+    """A Spark Connect URL (`sc://host:15002`): the data is read and validated on that server."""
+    master: str | None = None
+    """A Spark master URL for a session in this process (`local[4]`, `yarn`, `spark://host:7077`,
+    `k8s://...`); default `local[*]`."""
+    conf: dict[str, str] = {}
+    """Spark settings given to the session builder (`spark.driver.memory: 4g`, ...)."""
+
+    def __post_init__(self) -> None:
+        if self.remote is not None and self.master is not None:
+            raise ValueError("spark: give `remote` (Spark Connect) or `master`, not both")
+        if self.remote is not None and not self.remote.startswith("sc://"):
+            raise ValueError("spark remote must be a Spark Connect URL such as sc://host:15002")
 
 
 class Metrics(_Section, frozen=True):
@@ -531,6 +567,8 @@ class Config(_Section, frozen=True):
     predictions: PredictionsOptions | None = None
     report: ReportOptions = ReportOptions()
     mlflow: MlflowOptions = MlflowOptions()
+    spark: Spark = Spark()
+    """The Spark session of `engine: spark` datasets."""
     train: Train | None = None
     """The training step: `mlci train` runs it only when its inputs changed."""
     history: History | None = None

@@ -18,7 +18,7 @@ from mlci.cli.handler import run
 from mlci.cli.main import cli
 
 # The session-scoped real MLflow server (`mlflow_server` fixture).
-pytest_plugins = ["mlflow_server", "renderers"]
+pytest_plugins = ["mlflow_server", "renderers", "spark_session"]
 
 # Variables that would make a test behave like a GitHub Actions job or reach a real service.
 _SCRUBBED_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "MLFLOW_", "DVC_", "GIT_")

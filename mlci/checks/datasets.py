@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlci.config import Dataset
+from mlci.config import Dataset, Spark
 from mlci.errors import InputFileError, MlciError, display_path
 from mlci.report.comparison import ColumnDrift, DriftVerdict, Statistic
 from mlci.report.model import DatasetResult, GateResult, Problem, Report
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mlci.checks.validate import Progress, Validated
     from mlci.integrations.pandera_schemas import LoadedSchema
     from mlci.sources.data_files import DataFile
+    from mlci.sources.spark_data import SparkSource
 
 
 @dataclass
@@ -29,6 +30,8 @@ class DatasetRun:
     schema: LoadedSchema | None = None
     validated: Validated | None = None
     error: MlciError | None = None
+    source: SparkSource | None = None
+    """What a Spark dataset was read from (`data` is for the pandas and polars engines)."""
 
 
 ProgressFactory = Callable[[], "Progress | None"]
@@ -40,28 +43,33 @@ def validate_dataset(
     *,
     progress: Progress | None = None,
     keep_frames: bool = False,
+    spark: Spark | None = None,
 ) -> list[DatasetRun]:
-    """Validate every file of `dataset` (a path or a glob relative to `root`)."""
+    """Validate every file of `dataset` (a path or a glob relative to `root`); a Spark dataset
+    (one path, directory or table) on the session `spark` describes."""
     from mlci.checks.validate import ValidationOptions, validate_file
     from mlci.integrations.pandera_schemas import load_schema
     from mlci.sources.data_files import expand_paths, open_data_file
 
+    if dataset.engine == "spark":
+        return [_validate_spark(dataset, root, spark)]
     name = dataset.display_name
+    assert dataset.path is not None
     label = dataset.path
     try:
         paths = expand_paths(root, dataset.path)
     except MlciError as error:
-        return [_error_run(name, label, dataset.schema, error)]
+        return [error_run(name, label, dataset.schema, error)]
     if dataset.schema is None:
         missing = MlciError(
             f"dataset {name!r} has no schema",
             hint="add `schema:` (a pandera YAML file or module:attr)",
         )
-        return [_error_run(name, label, None, missing)]
+        return [error_run(name, label, None, missing)]
     try:
         schema = load_schema(dataset.schema, root, dataset.engine)
     except MlciError as error:
-        return [_error_run(name, label, dataset.schema, error)]
+        return [error_run(name, label, dataset.schema, error)]
     options = ValidationOptions(
         engine=dataset.engine, max_failures=dataset.max_failures, chunksize=dataset.chunksize
     )
@@ -88,7 +96,7 @@ def validate_dataset(
                 keep_frame=keep_frames,
             )
         except MlciError as error:
-            runs.append(_error_run(file_name, shown, schema.label, error))
+            runs.append(error_run(file_name, shown, schema.label, error))
             continue
         runs.append(
             DatasetRun(result=validated.result, data=data, schema=schema, validated=validated)
@@ -96,7 +104,45 @@ def validate_dataset(
     return runs
 
 
-def _error_run(name: str, path: str, schema: str | None, error: MlciError) -> DatasetRun:
+def _validate_spark(dataset: Dataset, root: Path, spark: Spark | None) -> DatasetRun:
+    """One Spark dataset: its path (file or directory) or table, read and validated in Spark."""
+    from mlci.checks.validate import Stopwatch
+    from mlci.checks.validate_spark import validate_spark_frame
+    from mlci.integrations.pandera_schemas import load_schema
+    from mlci.integrations.spark_session import SparkSettings, spark_session
+    from mlci.sources.spark_data import read_spark, spark_source
+
+    name = dataset.display_name
+    label = dataset.source
+    if dataset.schema is None:
+        missing = MlciError(
+            f"dataset {name!r} has no schema",
+            hint="add `schema:` (a pandera YAML file or module:attr)",
+        )
+        return error_run(name, label, None, missing)
+    try:
+        source = spark_source(root, dataset.path, dataset.table, dataset.format)
+        if source.path is not None:
+            label = display_path(source.path)
+        schema = load_schema(dataset.schema, root, "spark")
+        session = spark_session(SparkSettings.from_config(spark))
+        clock = Stopwatch()
+        with clock.phase("read"):
+            frame = read_spark(session, source, encoding=dataset.encoding)
+        validated = validate_spark_frame(
+            frame,
+            schema,
+            name=name,
+            path_label=label,
+            max_failures=dataset.max_failures,
+            clock=clock,
+        )
+    except MlciError as error:
+        return error_run(name, label, dataset.schema, error)
+    return DatasetRun(result=validated.result, schema=schema, validated=validated, source=source)
+
+
+def error_run(name: str, path: str, schema: str | None, error: MlciError) -> DatasetRun:
     result = DatasetResult(name=name, path=path, schema=schema, status="error", message=str(error))
     return DatasetRun(result=result, error=error)
 

@@ -91,6 +91,11 @@ def psi(old: Any, new: Any) -> float | None:
     bins_new = [float(new_counts.get(k, 0)) for k in kept]
     bins_old.append(float(old_counts[[k for k in old_counts.index if k not in kept_set]].sum()))
     bins_new.append(float(new_counts[[k for k in new_counts.index if k not in kept_set]].sum()))
+    return psi_of_bins(bins_old, bins_new)
+
+
+def psi_of_bins(bins_old: list[float], bins_new: list[float]) -> float:
+    """PSI of two histograms over the same bins (counts)."""
     total_old, total_new = sum(bins_old), sum(bins_new)
     value = 0.0
     for a, b in zip(bins_old, bins_new, strict=True):

@@ -37,6 +37,10 @@ def run(command: click.Command, args: Sequence[str] | None = None) -> int:
     try:
         return _run(command, argv)
     finally:
+        if "mlci.integrations.spark_session" in sys.modules:  # a Spark dataset was checked
+            from mlci.integrations.spark_session import stop_spark_session
+
+            stop_spark_session()
         if in_actions:
             from mlci.github.actions import close_command_window
 

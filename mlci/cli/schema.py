@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import click
 
@@ -30,14 +30,21 @@ def schema() -> None:
 @click.option("--data-format", type=click.Choice(_FORMATS), default=None, help="Format of DATA.")
 @click.option(
     "--engine",
-    type=click.Choice(["pandas", "polars"]),
+    type=click.Choice(["pandas", "polars", "spark"]),
     default="pandas",
     show_default=True,
-    help="Infer a pandas or a polars schema.",
+    help="Infer a pandas, polars or PySpark schema (spark reads DATA, a file or a directory "
+    "of Parquet files, with Spark).",
 )
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of DATA.")
+@pass_state
 def infer(
-    data: Path, output: Path | None, data_format: str | None, engine: str, encoding: str
+    state: CliState,
+    data: Path,
+    output: Path | None,
+    data_format: str | None,
+    engine: str,
+    encoding: str,
 ) -> int:
     """Infer a starting pandera schema from DATA: dtypes, nullability and value ranges.
 
@@ -47,9 +54,12 @@ def infer(
     from mlci.integrations.pandera_schemas import infer_schema, serialize, to_yaml
     from mlci.sources.data_files import open_data_file, read_frame
 
-    data_file = open_data_file(data, data_format, encoding)
-    frame = read_frame(data_file, "polars" if engine == "polars" else "pandas")
-    inferred = infer_schema(frame, "polars" if engine == "polars" else "pandas")
+    if engine == "spark":
+        inferred = _infer_spark(state, data, data_format, encoding)
+    else:
+        data_file = open_data_file(data, data_format, encoding)
+        frame = read_frame(data_file, "polars" if engine == "polars" else "pandas")
+        inferred = infer_schema(frame, "polars" if engine == "polars" else "pandas")
     if output is not None and output.suffix.lower() == ".json":
         text = json.dumps(serialize(inferred), indent=2) + "\n"
     else:
@@ -60,6 +70,18 @@ def infer(
         write_output(output, text)
         click.echo(f"wrote {output} ({len(inferred.columns)} columns)", err=True)
     return 0
+
+
+def _infer_spark(state: CliState, data: Path, data_format: str | None, encoding: str) -> Any:
+    from mlci.config import default_config
+    from mlci.integrations.pandera_schemas import infer_schema
+    from mlci.integrations.spark_session import SparkSettings, spark_session
+    from mlci.sources.spark_data import read_spark, spark_source
+
+    config = state.config(required=False) if state.config_path else default_config()
+    source = spark_source(Path.cwd(), str(data), None, data_format)
+    session = spark_session(SparkSettings.from_config(config.config.spark))
+    return infer_schema(read_spark(session, source, encoding=encoding), "spark")
 
 
 @schema.command("diff")

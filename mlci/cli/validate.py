@@ -37,9 +37,17 @@ _FORMATS = ("csv", "tsv", "parquet", "json", "jsonl")
 )
 @click.option(
     "--engine",
-    type=click.Choice(["pandas", "polars"]),
+    type=click.Choice(["pandas", "polars", "spark"]),
     default=None,
-    help="Dataframe library pandera validates with (default: pandas).",
+    help="Dataframe library pandera validates with (default: pandas; spark: pandera's PySpark "
+    "backend on the session of mlci.yaml's `spark:`, else local[*]).",
+)
+@click.option(
+    "--table",
+    "tables",
+    metavar="DB.NAME",
+    multiple=True,
+    help="Validate this table of the Spark catalog (implies --engine spark).",
 )
 @click.option(
     "--chunksize",
@@ -60,6 +68,7 @@ def validate(
     engine: str | None,
     chunksize: int | None,
     encoding: str | None,
+    tables: tuple[str, ...],
 ) -> int:
     """Validate DATA files against a pandera schema, reporting every failing check at once.
 
@@ -79,12 +88,17 @@ def validate(
         "encoding": encoding,
     }
     overrides = {key: value for key, value in overrides.items() if value is not None}
-    if data:
+    if tables:
+        if engine not in (None, "spark"):
+            raise click.UsageError("--table is read by the Spark engine, not --engine " + engine)
+        overrides["engine"] = "spark"
+    if data or tables:
         if schema is None:
             raise click.UsageError("give the schema of DATA with --schema SCHEMA")
         config = state.config(required=False) if state.config_path else default_config()
         root = Path.cwd()
         datasets = [Dataset(path=str(path), schema=schema, **overrides) for path in data]
+        datasets += [Dataset(table=table, schema=schema, **overrides) for table in tables]
     else:
         config = state.config()
         root = config.root
@@ -99,7 +113,8 @@ def validate(
     report = Report(title="mlci validate", report_id=config.config.report.id)
     with progress_bar() as progress:
         for dataset in datasets:
-            add_runs(report, validate_dataset(dataset, root, progress=progress), "validate")
+            runs = validate_dataset(dataset, root, progress=progress, spark=config.config.spark)
+            add_runs(report, runs, "validate")
     emit_report(report, config, output_format, output)
     return report.exit_code
 

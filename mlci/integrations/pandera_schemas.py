@@ -10,7 +10,7 @@ import importlib
 import re
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,9 +18,13 @@ from mlci.errors import InputFileError
 from mlci.extras import require
 from mlci.yaml_source import YamlDocument, parse_yaml, read_text
 
-SchemaApi = Literal["pandas", "polars"]
+SchemaApi = Literal["pandas", "polars", "spark"]
 _MODULE_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-_SCHEMA_TYPES = {"dataframe": "pandas", "polars_dataframe": "polars"}
+_SCHEMA_TYPES = {
+    "dataframe": "pandas",
+    "polars_dataframe": "polars",
+    "pyspark_sql_dataframe": "spark",
+}
 _SCHEMA_KEYS = ("columns", "schema_type", "checks", "index")
 
 
@@ -38,6 +42,8 @@ class LoadedSchema:
     """The parsed YAML/JSON with positions, when the schema is a file."""
     mapping: dict[str, Any] | None = None
     """The serialized form as written in the file (None for Python schemas)."""
+    unchecked: list[str] = field(default_factory=list)
+    """Rules of the schema this engine's pandera backend cannot check (Spark), each named."""
 
     def line_of(self, column: str | None) -> int | None:
         """The line of `column` in the schema file (or of the file's `columns:`)."""
@@ -82,7 +88,8 @@ def schema_from_text(
             f"schema_type {raw.get('schema_type')!r} is not supported",
             path=path,
             line=_line(document, ("schema_type",)),
-            hint="mlci validates `dataframe` (pandas) and `polars_dataframe` schemas",
+            hint="mlci validates `dataframe` (pandas), `polars_dataframe` and "
+            "`pyspark_sql_dataframe` schemas",
         )
     if not isinstance(raw.get("columns", {}), dict | list | type(None)):
         raise InputFileError(
@@ -92,7 +99,8 @@ def schema_from_text(
         )
     mapping = dict(raw)
     _reject_unknown_keys(mapping, path, document)
-    schema = _deserialize(mapping, engine, path, document)
+    unchecked: list[str] = []
+    schema = _deserialize(mapping, engine, path, document, unchecked)
     return LoadedSchema(
         schema=schema,
         api=engine,
@@ -100,11 +108,16 @@ def schema_from_text(
         path=path,
         document=document,
         mapping=mapping,
+        unchecked=unchecked,
     )
 
 
 def serialize(schema: Any) -> dict[str, Any]:
     """pandera's own serialized (minimal) form of a DataFrameSchema."""
+    if schema_api(schema) == "spark":
+        from mlci.integrations.pandera_spark import serialize_spark
+
+        return serialize_spark(schema)
     if schema_api(schema) == "polars":
         from pandera.io import polars_io
 
@@ -121,7 +134,10 @@ def to_yaml(schema: Any) -> str:
 
 
 def schema_api(schema: Any) -> SchemaApi:
-    return "polars" if type(schema).__module__.startswith("pandera.api.polars") else "pandas"
+    module = type(schema).__module__
+    if module.startswith("pandera.api.pyspark"):
+        return "spark"
+    return "polars" if module.startswith("pandera.api.polars") else "pandas"
 
 
 def import_schema(spec: str, root: Path, engine: SchemaApi = "pandas") -> LoadedSchema:
@@ -159,9 +175,11 @@ def import_schema(spec: str, root: Path, engine: SchemaApi = "pandas") -> Loaded
     module_file = getattr(module, "__file__", None)
     path = Path(module_file) if module_file else None
     api = schema_api(schema)
+    unchecked: list[str] = []
     if api != engine:
-        schema = _deserialize(serialize_or_refuse(schema, spec, engine), engine, path, None)
-    return LoadedSchema(schema=schema, api=engine, label=spec, path=path)
+        mapping = serialize_or_refuse(schema, spec, engine)
+        schema = _deserialize(mapping, engine, path, None, unchecked)
+    return LoadedSchema(schema=schema, api=engine, label=spec, path=path, unchecked=unchecked)
 
 
 def serialize_or_refuse(schema: Any, spec: str, engine: SchemaApi) -> dict[str, Any]:
@@ -256,16 +274,30 @@ def _line(document: YamlDocument | None, key: tuple[str, ...]) -> int | None:
 
 
 def _deserialize(
-    mapping: dict[str, Any], engine: SchemaApi, path: Path | None, document: YamlDocument | None
+    mapping: dict[str, Any],
+    engine: SchemaApi,
+    path: Path | None,
+    document: YamlDocument | None,
+    unchecked: list[str] | None = None,
 ) -> Any:
     written = _SCHEMA_TYPES.get(str(mapping.get("schema_type", "dataframe")), "pandas")
-    raw = translate(mapping, written, engine)  # type: ignore[arg-type]
     io_module: Any
-    if engine == "polars":
+    if engine == "spark":
+        from mlci.integrations.pandera_spark import to_spark_mapping
+        from mlci.integrations.spark_session import import_pandera_pyspark
+
+        import_pandera_pyspark()
+        raw, skipped = to_spark_mapping(mapping)
+        if unchecked is not None:
+            unchecked.extend(skipped)
+        io_module = require("pandera.io.pyspark_sql_io", "spark")
+    elif engine == "polars":
+        raw = translate(mapping, written, engine)  # type: ignore[arg-type]
         require("polars", "polars", feature="the polars engine needs polars")
         require("pandera.polars", "polars", feature="the polars engine needs pandera[polars]")
         io_module = require("pandera.io.polars_io", "polars")
     else:
+        raw = translate(mapping, written, engine)  # type: ignore[arg-type]
         require("pandas", "data", feature="pandera schemas need pandas")
         require("pandera", "data", feature="pandera schemas need pandera")
         io_module = require("pandera.io.pandas_io", "data")
@@ -342,6 +374,11 @@ def translate(mapping: dict[str, Any], written: SchemaApi, engine: SchemaApi) ->
     """The serialized schema with dtype names and schema_type for `engine`."""
     if written == engine:
         return mapping
+    if written == "spark":  # through pandas' names: Spark's `long` is pandas' `int64`
+        mapping = _from_spark(mapping)
+        if engine == "pandas":
+            return mapping
+        written = "pandas"
     out = _copy(mapping)
     out["schema_type"] = "polars_dataframe" if engine == "polars" else "dataframe"
     out["api"] = engine
@@ -351,6 +388,38 @@ def translate(mapping: dict[str, Any], written: SchemaApi, engine: SchemaApi) ->
     for column in items:
         if isinstance(column, dict) and isinstance(column.get("dtype"), str):
             column["dtype"] = _translate_dtype(column["dtype"], engine)
+    return out  # type: ignore[no-any-return]
+
+
+_SPARK_TO_PANDAS = {
+    "long": "int64",
+    "bigint": "int64",
+    "int": "int32",
+    "integer": "int32",
+    "short": "int16",
+    "smallint": "int16",
+    "tinyint": "int8",
+    "double": "float64",
+    "float": "float32",
+    "bool": "bool",
+    "boolean": "bool",
+    "string": "str",
+    "str": "str",
+    "date": "date",
+    "timestamp": "datetime64[ns]",
+}
+
+
+def _from_spark(mapping: dict[str, Any]) -> dict[str, Any]:
+    from mlci.integrations.pandera_spark import spark_dtype
+
+    out = _copy(mapping)
+    out["schema_type"] = "dataframe"
+    columns = out.get("columns")
+    for column in columns.values() if isinstance(columns, dict) else []:
+        if isinstance(column, dict) and isinstance(column.get("dtype"), str):
+            name = spark_dtype(column["dtype"]) or column["dtype"]
+            column["dtype"] = _SPARK_TO_PANDAS.get(name, name)
     return out  # type: ignore[no-any-return]
 
 
@@ -378,6 +447,10 @@ def _translate_dtype(dtype: str, engine: SchemaApi) -> str:
 
 def infer_schema(frame: Any, engine: SchemaApi = "pandas") -> Any:
     """pandera's inferred schema of `frame`, without the row index a data file does not have."""
+    if engine == "spark":
+        from mlci.integrations.pandera_spark import infer_spark_schema
+
+        return infer_spark_schema(frame)
     if engine == "polars":
         from pandera.schema_inference.polars import infer_schema as infer_polars
 

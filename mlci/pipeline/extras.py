@@ -8,6 +8,7 @@ from mlci.config_file import ConfigFile
 EXTRA_MODULES = {
     "data": "pandera",
     "polars": "polars",
+    "spark": "pyspark",
     "sklearn": "sklearn",
     "mlflow": "mlflow",
     "dvc": "dvc",
@@ -25,7 +26,7 @@ def needed_extras(config: ConfigFile) -> list[str]:
     if config.explicit:
         settings = config.config
         for dataset in settings.datasets:
-            needed.add("polars" if dataset.engine == "polars" else "data")
+            needed.add({"polars": "polars", "spark": "spark"}.get(dataset.engine, "data"))
         if settings.predictions is not None or any(
             gate.significance is not None for gate in settings.gates
         ):

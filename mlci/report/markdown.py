@@ -42,6 +42,7 @@ from mlci.report.tables import (
     projects_table,
     schema_change_table,
     schema_note,
+    unchecked_table,
 )
 from mlci.report.training import train_lines
 
@@ -465,6 +466,7 @@ def _dataset_sections(
         align_right={2, 3, 4},
     )
     for dataset in datasets:
+        unchecked = unchecked_table(dataset)
         overview.rows.append(
             [
                 Safe(DATASET_ICONS.get(dataset.status, "")),
@@ -478,6 +480,8 @@ def _dataset_sections(
         )
         if dataset.failures:
             view.failures.append(_failure_section(dataset, precision, rows, cases))
+        if dataset.unchecked:
+            view.failures.append(_cut(Section(unchecked.title, unchecked), rows))
         if with_details:
             _comparison_sections(view, dataset, precision, rows)
     view.datasets = _cut(Section("Data validation", overview), rows)

@@ -92,6 +92,9 @@ class DatasetResult:
     seconds: dict[str, float] = field(default_factory=dict)
     """Wall time of each phase: `read` (the file into a frame) and `validate` (pandera), summed
     over chunks; it differs from run to run."""
+    unchecked: list[str] = field(default_factory=list)
+    """Rules of the schema the engine's pandera backend cannot check (the Spark engine: a
+    column's `unique`, an index, ...), each named; empty when every rule was checked."""
 
 
 @dataclass

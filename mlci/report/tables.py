@@ -345,6 +345,17 @@ def dataset_change_tables(dataset: DatasetResult, precision: int = 5) -> list[Ta
     return tables
 
 
+def unchecked_table(dataset: DatasetResult) -> Table:
+    """The schema's rules the engine did not check (pandera's PySpark backend lacks them)."""
+    table = Table(
+        title=f"Dataset {dataset.name}: {len(dataset.unchecked)} rule"
+        f"{'s' if len(dataset.unchecked) != 1 else ''} of the schema not checked by this engine",
+        headers=["Not checked"],
+    )
+    table.rows = [[rule] for rule in dataset.unchecked]
+    return table
+
+
 def project_phrase(report: Report) -> str:
     """`2 passed, 1 unchanged`: the projects by status, worst first."""
     order = ("error", "failed", "passed", "unchanged")
@@ -389,6 +400,8 @@ def report_tables(report: Report, precision: int = 5) -> list[Table]:
             table.rows.append(["", dataset.message, "", ""])
         if dataset.failures or (dataset.message and dataset.status != "error"):
             tables.append(table)
+        if dataset.unchecked:
+            tables.append(unchecked_table(dataset))
         tables += dataset_change_tables(dataset, precision)
     if report.diff is not None:
         shown = [c for c in report.diff.metrics if c.verdict != "unchanged"] or report.diff.metrics

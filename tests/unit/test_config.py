@@ -32,7 +32,8 @@ BAD_CONFIGS = [
     pytest.param(
         "colour: blue\n",
         "mlci.yaml:1:1: unknown key 'colour' at the top level (allowed: baseline, datasets, "
-        "gates, history, metrics, mlflow, predictions, projects, report, shared_paths, train, version)",
+        "gates, history, metrics, mlflow, predictions, projects, report, shared_paths, spark, train, "
+        "version)",
         id="unknown-section-no-close-match",
     ),
     pytest.param(
@@ -82,7 +83,7 @@ BAD_CONFIGS = [
     ),
     pytest.param(
         "datasets:\n  - path: x.csv\n    engine: panda\n",
-        "mlci.yaml:3:13: datasets[0].engine: 'panda' is not one of: pandas, polars "
+        "mlci.yaml:3:13: datasets[0].engine: 'panda' is not one of: pandas, polars, spark "
         "(did you mean 'pandas'?)",
         id="bad-choice",
     ),

@@ -9,6 +9,7 @@ status stays about its schema.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +37,11 @@ def run(context: CheckContext, report: Report) -> None:
             continue
         keep = dataset.compare_base and dataset.chunksize is None
         runs = validate_dataset(
-            dataset, context.config.root, progress=context.progress, keep_frames=keep
+            dataset,
+            context.config.root,
+            progress=context.progress,
+            keep_frames=keep,
+            spark=context.config.config.spark,
         )
         add_runs(report, runs, "datasets")
         if not dataset.compare_base:
@@ -68,8 +73,11 @@ def compare_with_base(
     run.result.comparison = DatasetComparison(status="compared", base=base.label, sha=base.sha)
     gates: list[GateResult] = []
     assert run.schema is not None
-    assert run.data is not None
     gates += _compare_schema(git, base.sha, dataset, run)
+    if run.source is not None:
+        gates += _compare_spark_data(git, base.sha, dataset, run, problems)
+        return gates
+    assert run.data is not None
     gates += _compare_data(git, base.sha, dataset, run, problems)
     return gates
 
@@ -173,6 +181,84 @@ def _compare_data(
     comparison.data = DataChanges(
         "compared",
         base_from=source,
+        rows_before=frames.rows_old,
+        rows_after=frames.rows_new,
+        columns_added=frames.columns_added,
+        columns_removed=frames.columns_removed,
+        drift=column_drift(dataset, frames),
+    )
+    return drift_gates(dataset, run.result.name, frames)
+
+
+def _compare_spark_data(
+    git: Any, sha: str, dataset: Dataset, run: DatasetRun, problems: list[Problem] | None
+) -> list[GateResult]:
+    """The data at the base revision (a file, or a directory of files, from git or DVC) read
+    with Spark and compared with the head in Spark (checks/drift_spark.py)."""
+    import tempfile
+
+    from mlci.checks.drift_spark import compare_spark_frames
+    from mlci.sources.spark_data import read_spark
+
+    comparison = run.result.comparison
+    assert comparison is not None
+    source = run.source
+    assert source is not None
+    frame = run.validated.frame if run.validated else None
+    if source.path is None or frame is None:
+        where = f"table {source.table}" if source.table else source.label()
+        comparison.data = DataChanges(
+            "skipped", f"{where} has no copy at the base revision in git to compare with"
+        )
+        return skipped_gates(dataset, run, "no base data")
+    from_source: Literal["git", "dvc"] = "git"
+    try:
+        relative = git.relative(source.path)
+        if source.path.is_dir():
+            listed = git.run("ls-tree", "-r", "--name-only", sha, "--", relative + "/")
+            names = [name for name in listed.decode("utf-8").splitlines() if name]
+            contents = git.read_files(sha, names) if names else {}
+        else:
+            contents = git.read_files(sha, [relative])
+            if contents.get(relative) is None:
+                contents = {relative: _base_from_dvc(source.path, sha)}
+                from_source = "dvc"
+    except MlciError as error:
+        comparison.data = DataChanges("skipped", error.message)
+        return skipped_gates(dataset, run, error.message)
+    present = {name: content for name, content in contents.items() if content is not None}
+    if not present:
+        comparison.data = DataChanges(
+            "new", "the data is not in the base revision (new, or not tracked by git)"
+        )
+        return skipped_gates(dataset, run, "no base data")
+    with tempfile.TemporaryDirectory(prefix="mlci-spark-base-") as scratch:
+        base_root = Path(scratch)
+        for name, content in present.items():
+            target = base_root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        base_source = replace(source, path=base_root / relative)
+        try:
+            session = frame.sparkSession
+            old = read_spark(session, base_source, encoding=dataset.encoding)
+            frames = compare_spark_frames(old, frame)
+        except MlciError as error:
+            comparison.data = DataChanges(
+                "skipped", f"the base revision's data does not load: {error.message}"
+            )
+            if problems is not None:
+                problems.append(
+                    Problem(
+                        check="datasets",
+                        message=f"{error} (the copy at the base revision {sha[:12]})",
+                        path=str(source.path),
+                    )
+                )
+            return skipped_gates(dataset, run, "base data does not load")
+    comparison.data = DataChanges(
+        "compared",
+        base_from=from_source,
         rows_before=frames.rows_old,
         rows_after=frames.rows_new,
         columns_added=frames.columns_added,

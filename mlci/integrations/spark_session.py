@@ -1,0 +1,259 @@
+"""The Spark session of `engine: spark` datasets: built once per run, stopped at its end.
+
+pyspark is imported only here and only when a Spark dataset is checked. Before a local session
+is built, Java is checked (Spark 4 needs Java 17 or newer) so that a missing or old JVM is one
+clear line, not a py4j traceback; before a Spark Connect session, the server's port is tried so
+that an unreachable server is named at once instead of after gRPC's retries.
+
+pandas 3: pandera's PySpark backend imports `pyspark.pandas` for its type unions, and
+`pyspark.pandas` (4.x) does not import under pandas 3. mlci validates `pyspark.sql` DataFrames
+only, so when that import fails mlci registers a stand-in `pyspark.pandas` whose frame classes
+nothing is an instance of (`_stand_in_pyspark_pandas`); with pandas < 3 the real module is used.
+docs/data-validation.md ("Spark and pandas 3") says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import types
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from mlci.errors import MlciError
+from mlci.extras import require
+
+JAVA_NEEDED = 17
+"""Spark 4 runs on Java 17 or newer."""
+CONNECT_DEFAULT_PORT = 15002
+_DEFAULT_MASTER = "local[*]"
+# Small defaults that suit one machine; anything in `spark.conf` (or spark-defaults.conf) wins.
+_LOCAL_DEFAULTS = {
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Where the session runs: a Spark Connect server, or a master for a session in-process."""
+
+    remote: str | None = None
+    master: str | None = None
+    conf: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, section: Any, environ: Mapping[str, str] | None = None) -> SparkSettings:
+        """mlci.yaml's `spark:` section; SPARK_REMOTE when the section names no server."""
+        environ = os.environ if environ is None else environ
+        remote = getattr(section, "remote", None)
+        master = getattr(section, "master", None)
+        if remote is None and master is None and environ.get("SPARK_REMOTE"):
+            remote = environ["SPARK_REMOTE"]
+        return cls(remote=remote, master=master, conf=dict(getattr(section, "conf", {}) or {}))
+
+    def label(self) -> str:
+        return self.remote or self.master or _DEFAULT_MASTER
+
+
+class SparkSessions:
+    """The one session of a run. A session that is already active in the process (a notebook,
+    a test's shared session) is used as it is and left running."""
+
+    def __init__(self) -> None:
+        self._session: Any = None
+        self._owned = False
+        self._settings: SparkSettings | None = None
+
+    def get(self, settings: SparkSettings) -> Any:
+        if self._session is not None:
+            return self._session
+        pyspark_sql = import_pyspark()
+        if settings.remote is None:
+            active = pyspark_sql.SparkSession.getActiveSession()
+            if active is not None:
+                self._session = active
+                return active
+            check_java()
+            builder = pyspark_sql.SparkSession.builder.master(settings.master or _DEFAULT_MASTER)
+            conf = {**_LOCAL_DEFAULTS, **settings.conf}
+        else:
+            check_connect_server(settings.remote)
+            builder = pyspark_sql.SparkSession.builder.remote(settings.remote)
+            conf = dict(settings.conf)
+        builder = builder.appName("mlci")
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        try:
+            with _quiet_pyspark():
+                session = builder.getOrCreate()
+        except Exception as exc:
+            raise MlciError(
+                f"cannot start a Spark session on {settings.label()}: {_first_line(exc)}",
+                hint="check the `spark:` section of mlci.yaml (or SPARK_REMOTE)",
+            ) from None
+        if settings.remote is None:
+            session.sparkContext.setLogLevel("ERROR")
+        self._session, self._owned, self._settings = session, True, settings
+        return session
+
+    def stop(self) -> None:
+        """Stop the session if this run built it."""
+        session, owned = self._session, self._owned
+        self._session, self._owned = None, False
+        if session is not None and owned:
+            with contextlib.suppress(Exception):  # a server gone away: nothing left to stop
+                session.stop()
+
+
+SESSIONS = SparkSessions()
+
+
+def spark_session(settings: SparkSettings) -> Any:
+    return SESSIONS.get(settings)
+
+
+def stop_spark_session() -> None:
+    SESSIONS.stop()
+
+
+def is_connect(session: Any) -> bool:
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+def import_pyspark() -> Any:
+    """`pyspark.sql`, or MissingExtraError naming `mlci[spark]`."""
+    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+    with _quiet_pyspark():
+        require("pyspark", "spark", feature="the Spark engine needs pyspark")
+        return require("pyspark.sql", "spark", feature="the Spark engine needs pyspark")
+
+
+def import_pandera_pyspark() -> Any:
+    """`pandera.pyspark`, importable next to pandas 3 (see the module's docstring)."""
+    import_pyspark()
+    with _quiet_pyspark():
+        if "pyspark.pandas" not in sys.modules:
+            try:
+                import pyspark.pandas  # noqa: F401
+            except ImportError:
+                _stand_in_pyspark_pandas()
+        return require("pandera.pyspark", "spark", feature="the Spark engine needs pandera")
+
+
+def _stand_in_pyspark_pandas() -> None:
+    """A `pyspark.pandas` with only what pandera's `pyspark.sql` backend names: frame classes
+    (no object is an instance of them) and accessor registration (a no-op)."""
+    stand_in = types.ModuleType("pyspark.pandas")
+    stand_in.__doc__ = "mlci's stand-in: pyspark.pandas does not import with this pandas"
+    stand_in.__path__ = []
+    for name in ("DataFrame", "Series", "Index", "MultiIndex"):
+        setattr(stand_in, name, type(name, (), {"__module__": "pyspark.pandas"}))
+    extensions = types.ModuleType("pyspark.pandas.extensions")
+    for name in ("dataframe", "series", "index"):
+        setattr(extensions, f"register_{name}_accessor", _no_accessor)
+    sys.modules["pyspark.pandas"] = stand_in
+    sys.modules["pyspark.pandas.extensions"] = extensions
+
+
+def _no_accessor(name: str) -> Any:
+    return lambda cls: cls
+
+
+class _quiet_pyspark(warnings.catch_warnings):
+    """pyspark warns at import that it prefers pandas < 3 (the stand-in covers what mlci uses)."""
+
+    def __enter__(self) -> None:
+        super().__enter__()
+        warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas")
+        warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+
+
+# --- preflight --------------------------------------------------------------------------------
+
+
+def find_java(environ: Mapping[str, str] | None = None) -> Path | None:
+    environ = os.environ if environ is None else environ
+    home = environ.get("JAVA_HOME")
+    if home:
+        candidate = Path(home) / "bin" / "java"
+        if candidate.exists():
+            return candidate
+    found = shutil.which("java", path=environ.get("PATH"))
+    return Path(found) if found else None
+
+
+def java_version(java: Path) -> int | None:
+    """The major version `java -version` reports (8 for `1.8.0_392`, 17 for `17.0.15`)."""
+    try:
+        done = subprocess.run(
+            [str(java), "-version"], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', done.stderr + done.stdout)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def check_java(environ: Mapping[str, str] | None = None) -> None:
+    """MlciError (exit 2) unless a Java of at least JAVA_NEEDED is there for a local session."""
+    java = find_java(environ)
+    install = "install Java 17 or newer (Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
+    if java is None:
+        raise MlciError(
+            f"the Spark engine needs Java {JAVA_NEEDED} or newer and no `java` was found "
+            "(JAVA_HOME is not set and `java` is not on PATH)",
+            hint=f"{install}, or set `spark.remote` to a Spark Connect server",
+        )
+    version = java_version(java)
+    if version is None:
+        raise MlciError(
+            f"the Spark engine needs Java {JAVA_NEEDED} or newer; `{java} -version` did not say "
+            "which version it is",
+            hint=install,
+        )
+    if version < JAVA_NEEDED:
+        raise MlciError(
+            f"the Spark engine needs Java {JAVA_NEEDED} or newer; found Java {version} ({java})",
+            hint=f"{install}, and point JAVA_HOME at it",
+        )
+
+
+def check_connect_server(url: str, timeout: float = 5.0) -> None:
+    """MlciError (exit 2) naming `url` when nothing listens at its host and port."""
+    parsed = urlparse(url.split(";", 1)[0])
+    host = parsed.hostname
+    if parsed.scheme != "sc" or not host:
+        raise MlciError(f"{url!r} is not a Spark Connect URL", hint="write it as sc://host:15002")
+    port = parsed.port or CONNECT_DEFAULT_PORT
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise MlciError(
+            f"cannot reach the Spark Connect server at {url} ({host}:{port}): {reason}",
+            hint="start it (sbin/start-connect-server.sh) or fix `spark.remote` / SPARK_REMOTE",
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
