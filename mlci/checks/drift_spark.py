@@ -89,7 +89,9 @@ def _counts(frame: Any, columns: list[str]) -> dict[str, int]:
         missing = column.isNull()
         if _is_float(frame, name):
             missing = missing | functions.isnan(column)
-        aggregates.append(functions.sum(functions.when(missing, 1).otherwise(0)).alias(f"__n{index}"))
+        aggregates.append(
+            functions.sum(functions.when(missing, 1).otherwise(0)).alias(f"__n{index}")
+        )
     row = frame.agg(*aggregates).collect()[0]
     return {key: int(row[key] or 0) for key in row.asDict()}
 

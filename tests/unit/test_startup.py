@@ -22,6 +22,8 @@ HEAVY = [
     "rich",
     "matplotlib",
     "playwright",
+    "pyspark",
+    "py4j",
 ]
 
 
