@@ -89,9 +89,11 @@ def test_check_with_a_spark_dataset_matches_the_pandas_engine(
         ]
         for engine, report in reports.items()
     }
-    assert changes["spark"] == changes["pandas"] == [
-        ("column_removed", "note", True, "column removed")
-    ]
+    assert (
+        changes["spark"]
+        == changes["pandas"]
+        == [("column_removed", "note", True, "column removed")]
+    )
     data = dataset["comparison"]["data"]
     assert (data["status"], data["rows_before"], data["rows_after"]) == ("compared", 2000, 1500)
     spark_drift, pandas_drift = drift_values(spark_report), drift_values(pandas_report)
@@ -118,9 +120,7 @@ def test_drift_of_a_partitioned_parquet_directory(
         if target.exists():
             for item in sorted(target.rglob("*"), reverse=True):
                 item.unlink() if item.is_file() else item.rmdir()
-        frame.assign(part=frame.index % 2).to_parquet(
-            target, partition_cols=["part"], index=False
-        )
+        frame.assign(part=frame.index % 2).to_parquet(target, partition_cols=["part"], index=False)
 
     write(people(1000))
     schema(part=pa.Column("int64")).to_yaml(git_repo.path / "schema.yaml")
