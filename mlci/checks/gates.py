@@ -82,19 +82,40 @@ def iter_gate_results(
     *,
     base_unavailable: str | None = None,
     predictions: PredictionsLoader | None = None,
+    no_base_yet: str | None = None,
 ) -> Iterator[GateResult]:
-    """The results of one gate, rule by rule: a rule that raises leaves the earlier ones."""
+    """The results of one gate, rule by rule: a rule that raises leaves the earlier ones.
+
+    `no_base_yet` (why) says the repository has nothing to compare with yet (no base branch
+    before the first push): rules against the baseline are then skipped, required or not,
+    since no pull request could have met them."""
     rules = [(rule, getattr(gate, rule)) for rule in RULES[:-1] if getattr(gate, rule) is not None]
+    if no_base_yet is not None:
+        base, base_unavailable = None, no_base_yet
     if rules:
         observed = _find(gate, head, "head")
         reference = _find(gate, base, "base") if base is not None else None
         if observed is None and reference is None:
             raise _unknown_metric(gate, head, base, base_unavailable)
         for rule, limit in rules:
-            rows = _Rule(gate, rule, float(limit), base, base_unavailable)
+            rows = _Rule(gate, rule, float(limit), base, base_unavailable, no_base_yet is not None)
             yield _settle(gate, rows.evaluate(observed, reference))
     if gate.significance is not None:
-        yield _settle(gate, _significance(gate, gate.significance, predictions))
+        if no_base_yet is not None:
+            yield _no_base_yet(gate, "significance", no_base_yet)
+        else:
+            yield _settle(gate, _significance(gate, gate.significance, predictions))
+
+
+def _no_base_yet(gate: Gate, rule: str, why: str) -> GateResult:
+    return GateResult(
+        metric=gate.metric,
+        rule=rule,
+        status="skipped",
+        reason=f"skipped: no baseline ({why})",
+        severity=gate.severity,
+        gate=gate.name,
+    )
 
 
 def _settle(gate: Gate, result: GateResult) -> GateResult:
@@ -170,6 +191,7 @@ class _Rule:
     limit: float
     base: MetricSet | None
     base_unavailable: str | None
+    no_base_yet: bool = False
     result: GateResult = field(init=False)
 
     def __post_init__(self) -> None:
@@ -200,6 +222,10 @@ class _Rule:
                 )
         ref = 0.0
         if rule in BASELINE_RULES:
+            if self.base is None and self.no_base_yet:
+                result.status = "skipped"
+                result.reason = f"skipped: no baseline ({self.base_unavailable})"
+                return result
             if self.base is None:
                 return _unmet(gate, result, f"no baseline: {self.base_unavailable or 'none'}")
             if reference is None:

@@ -314,3 +314,52 @@ def test_check_right_after_init_compares_with_nothing_and_says_so(
     # A base branch that is named but missing is still an error.
     named = mlci("check", "--base", "origin/main", cwd=git_repo.path)
     assert named.exit_code == 2
+
+
+def _uncomment_gates(config: Path) -> None:
+    """What a user does after `mlci init`: uncomment the suggested gates block."""
+    text = config.read_text()
+    start = text.index("# gates:")
+    lines = [line[2:] if line.startswith("# ") else line for line in text[start:].splitlines()]
+    config.write_text(text[:start] + "\n".join(lines) + "\n")
+
+
+def test_baseline_gates_are_skipped_when_there_is_no_base_yet(
+    git_repo: GitRepo, mlci: Invoker
+) -> None:
+    """The gates `mlci init` suggests, uncommented, on a repository with no base branch yet:
+    the rules against the baseline say plainly that there is none, and nothing fails."""
+    git_repo.write("metrics.json", '{"accuracy": 0.9, "loss": 0.2}\n')
+    assert mlci("init", "--no-workflow", cwd=git_repo.path).exit_code == 0
+    _uncomment_gates(git_repo.path / "mlci.yaml")
+    assert [gate.metric for gate in load_config(git_repo.path / "mlci.yaml").config.gates] == [
+        "accuracy",
+        "loss",
+    ]
+    result = mlci("check", "--format", "json", cwd=git_repo.path)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    why = "no base branch found (tried origin/main, main, origin/master, master)"
+    assert [
+        (g["metric"], g["rule"], g["status"], g["reason"])
+        for g in json.loads(result.stdout)["gates"]
+    ] == [
+        ("accuracy", "min", "passed", "0.9 >= min 0.85"),
+        ("accuracy", "max_drop", "skipped", f"skipped: no baseline ({why})"),
+        ("loss", "max_increase_pct", "skipped", f"skipped: no baseline ({why})"),
+    ]
+    text = mlci("check", cwd=git_repo.path)
+    assert text.exit_code == 0
+    assert (
+        text.stdout.splitlines()[0]
+        == "mlci report: PASSED: gates 1 passed, 2 skipped; metrics 2 added"
+    )
+    # Once there is a base, the same gates compare with it.
+    git_repo.commit("first")
+    git_repo.write("metrics.json", '{"accuracy": 0.86, "loss": 0.2}\n')
+    failed = mlci("check", "--format", "json", cwd=git_repo.path)
+    assert failed.exit_code == 1
+    assert [(g["rule"], g["status"]) for g in json.loads(failed.stdout)["gates"]] == [
+        ("min", "passed"),
+        ("max_drop", "failed"),
+        ("max_increase_pct", "passed"),
+    ]

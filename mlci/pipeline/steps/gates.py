@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mlci.checks.gates import iter_gate_results
 from mlci.errors import MlciError
+from mlci.pipeline.baseline import NoBaseline
 from mlci.pipeline.context import CheckContext
 from mlci.report.model import Problem, Report
 from mlci.sources.metrics import MetricSet
@@ -31,10 +32,17 @@ def run(context: CheckContext, report: Report) -> None:
     head = with_model_metrics(head, report.model, "new") or head
     base = with_model_metrics(base, report.model, "old")
     loader = context.predictions
+    baseline = context.baseline
+    no_base_yet = baseline.reason if isinstance(baseline, NoBaseline) else None
     for gate in gates:
         try:
             for result in iter_gate_results(
-                gate, head, base, base_unavailable=unavailable, predictions=loader
+                gate,
+                head,
+                base,
+                base_unavailable=unavailable,
+                predictions=loader,
+                no_base_yet=no_base_yet,
             ):
                 report.gates.append(result)
             report.gates += slice_gate_results(gate, report.model)
