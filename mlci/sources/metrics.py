@@ -208,7 +208,9 @@ class _Tree:
         ]
 
     def uses_dvc(self) -> bool:
-        if self.rev is None and (self.root / ".dvc").is_dir():
+        # A DVC work tree reads every revision as DVC, even one from before `dvc init` (its
+        # params.yaml shows in `dvc params diff`).
+        if (self.root / ".dvc").is_dir():
             return True
         return any(is_dvc_yaml(path) or path.startswith(".dvc/config") for path in self.listing())
 

@@ -345,3 +345,26 @@ def test_check_from_a_subdirectory_needs_no_config(mlci: Invoker, git_repo: GitR
     report = json.loads(result.stdout)
     names = {(row["path"], row["name"]) for row in report["diff"]["metrics"]}
     assert ("eval/metrics.json", "avg_prec.test") in names
+
+
+# --- 6. shapes found by the public revision pairs re-run (benchmarks/dvc_parity.py) ----------
+
+
+@pytest.mark.parametrize("flags", [[], ["--all"]], ids=["changed", "all"])
+def test_revisions_from_before_dvc_init(mlci: Invoker, git_repo: GitRepo, flags: list[str]) -> None:
+    """example-dvc-experiments: params.yaml committed before `dvc init`. DVC reads every
+    revision through the work tree's repository, so that params.yaml shows at those revisions
+    too (and the metrics of a dvc.yaml that came later are new)."""
+    git_repo.write("params.yaml", "train:\n  epochs: 10\nmodel:\n  conv_units: 16\n")
+    git_repo.commit("params, before DVC")
+    git_repo.write("README.md", "no DVC yet\n")
+    git_repo.commit("still no DVC")
+    dvc_init(git_repo)
+    git_repo.write("dvc.yaml", "metrics:\n- metrics.json\n")
+    git_repo.write("metrics.json", '{"acc": 0.9}')
+    git_repo.write("params.yaml", "train:\n  epochs: 12\nmodel:\n  conv_units: 16\n")
+    git_repo.commit("dvc init")
+    for a_rev, b_rev in (("HEAD~2", "HEAD~1"), ("HEAD~1", "HEAD"), ("HEAD~2", "HEAD")):
+        same_as_dvc(mlci, git_repo.path, "params", a_rev, b_rev, *flags)
+        same_as_dvc(mlci, git_repo.path, "metrics", a_rev, b_rev, *flags)
+    assert same_as_dvc(mlci, git_repo.path, "params", "HEAD~2", "HEAD~1", "--all")
