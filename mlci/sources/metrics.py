@@ -9,6 +9,7 @@ local DVC cache by the hash dvc.lock records at that revision.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from mlci.sources.dvc_cache import (
     outputs_in,
 )
 from mlci.sources.dvc_yaml import DEFAULT_PARAMS, DvcDeclarations, is_dvc_yaml, parse_dvc_yaml
+from mlci.sources.dvcignore import DvcIgnore, dvcignore_in
 from mlci.sources.git import Git
 from mlci.sources.metric_files import (
     Scalar,
@@ -150,6 +152,7 @@ class _Tree:
         self.rev = rev
         self._git = git
         self._listing: list[str] | None = None
+        self._ignore: DvcIgnore | None = None
 
     @property
     def git(self) -> Git | None:
@@ -196,16 +199,29 @@ class _Tree:
         return [path[len(prefix) :] for path in listed if path.startswith(prefix)]
 
     def dvc_yamls(self) -> list[str]:
-        found = [path for path in self.listing() if is_dvc_yaml(path)]
-        return sorted(found, key=lambda path: (path.count("/"), path))
+        """In the order DVC's walk finds them: top-down, a directory's files before what is
+        below it. In the work tree git-ignored ones are left out, as DVC leaves them out."""
+        found = self.seen_by_dvc([path for path in self.listing() if is_dvc_yaml(path)])
+        return sorted(found, key=lambda path: path.split("/")[:-1])
 
     def lock_files(self) -> list[str]:
-        return [
-            path
-            for path in self.listing()
-            if posixpath.basename(path) == "dvc.lock"
-            or (path.endswith(".dvc") and posixpath.basename(path) != ".dvc")
-        ]
+        return self.seen_by_dvc(
+            [
+                path
+                for path in self.listing()
+                if posixpath.basename(path) == "dvc.lock"
+                or (path.endswith(".dvc") and posixpath.basename(path) != ".dvc")
+            ]
+        )
+
+    def seen_by_dvc(self, paths: list[str]) -> list[str]:
+        """`paths` without those `.dvcignore` (or a sub-repository) hides from DVC."""
+        if self._ignore is None:
+            listing = self.listing()
+            if not dvcignore_in(listing) and not any("/.dvc/" in path for path in listing):
+                return paths
+            self._ignore = DvcIgnore(frozenset(listing), self.read_many)
+        return self._ignore.filter(paths)
 
     def uses_dvc(self) -> bool:
         # A DVC work tree reads every revision as DVC, even one from before `dvc init` (its
@@ -225,11 +241,25 @@ def _declared(source: FileSource, tree: _Tree, where: str) -> DvcDeclarations | 
     if source.dvc is False or not tree.uses_dvc():
         return None
     declared = DvcDeclarations()
+    outs: set[str] = set()
     for path in tree.dvc_yamls():
+        # In the work tree DVC does not walk into a directory that a stage found before
+        # outputs (a dvclive dvc.yaml inside `outs: [results]`); at a git revision it does
+        # (dvc/repo/index.py's collect_files compares local paths only).
+        if tree.rev is None and any(parent in outs for parent in _parents(path)):
+            continue
         text = tree.read(path)
         if text is not None:
-            declared.merge(parse_dvc_yaml(text, path, where, tree.read))
+            found = parse_dvc_yaml(text, path, where, tree.read)
+            outs.update(found.outs)
+            declared.merge(found)
     return declared
+
+
+def _parents(path: str) -> Iterator[str]:
+    while "/" in path:
+        path = path.rsplit("/", 1)[0]
+        yield path
 
 
 MAX_METRICS_BYTES = 256 * 2**20

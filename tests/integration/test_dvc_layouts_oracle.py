@@ -368,3 +368,82 @@ def test_revisions_from_before_dvc_init(mlci: Invoker, git_repo: GitRepo, flags:
         same_as_dvc(mlci, git_repo.path, "params", a_rev, b_rev, *flags)
         same_as_dvc(mlci, git_repo.path, "metrics", a_rev, b_rev, *flags)
     assert same_as_dvc(mlci, git_repo.path, "params", "HEAD~2", "HEAD~1", "--all")
+
+
+# --- 7. what DVC does not see, and what git does not track -------------------------------------
+
+
+def test_dvcignore_and_sub_repositories(mlci: Invoker, git_repo: GitRepo) -> None:
+    """dvc.yaml files under paths `.dvcignore` hides (at the root and in a subdirectory, with a
+    negation) or inside a sub-repository (`dvc init --subdir`) do not exist for DVC."""
+    dvc_init(git_repo)
+    git_repo.write(".dvcignore", "# DVC's comment\nexperiments/\n*.scratch\n!keep.scratch\n")
+    git_repo.write("sub/.dvcignore", "old\n!/old/keep/\n")
+    nested = git_repo.path / "nested"
+    nested.mkdir()
+    dvc(git_repo.path, "init", "-q", "--subdir", cwd=nested)
+
+    def run(value: float) -> None:
+        for where in (
+            "", "experiments/", "sub/", "sub/old/", "sub/deep/old/", "nested/",
+            "a.scratch/", "keep.scratch/",
+        ):  # fmt: skip
+            git_repo.write(f"{where}dvc.yaml", "metrics:\n- m.json\n")
+            git_repo.write(f"{where}m.json", json.dumps({"score": value}))
+
+    run(0.5)
+    git_repo.commit("first")
+    run(0.6)
+    git_repo.commit("second")
+    run(0.7)
+    for args in (("HEAD~1", "HEAD"), ("HEAD",), ("HEAD~1", "HEAD", "--all")):
+        theirs = same_as_dvc(mlci, git_repo.path, "metrics", *args)
+    assert sorted(theirs) == ["keep.scratch/m.json", "m.json", "sub/m.json"]
+    # A .dvcignore only at one revision counts at that revision.
+    (git_repo.path / ".dvcignore").write_text("")
+    git_repo.commit("nothing ignored")
+    theirs = same_as_dvc(mlci, git_repo.path, "metrics", "HEAD~1", "HEAD", "--all")
+    assert "experiments/m.json" in theirs
+
+
+def test_dvc_yaml_in_the_work_tree_only(mlci: Invoker, git_repo: GitRepo) -> None:
+    """DVC walks the work tree: a dvc.yaml not committed yet counts on the workspace side, and
+    one git ignores (a local experiment) does not (dvc/repo/index.py asks git)."""
+    dvc_init(git_repo)
+    git_repo.write(".gitignore", "local/\n")
+    git_repo.write("dvc.yaml", "metrics:\n- m.json\n")
+    git_repo.write("m.json", '{"score": 0.5}')
+    git_repo.commit("first")
+    git_repo.write("m.json", '{"score": 0.6}')
+    for where in ("local/", "new/"):
+        git_repo.write(f"{where}dvc.yaml", "metrics:\n- m.json\nparams:\n- p.yaml\n")
+        git_repo.write(f"{where}m.json", '{"score": 0.1}')
+        git_repo.write(f"{where}p.yaml", "lr: 0.1\n")
+    theirs = same_as_dvc(mlci, git_repo.path, "metrics", "HEAD")
+    assert sorted(theirs) == ["m.json", "new/m.json"]
+    assert same_as_dvc(mlci, git_repo.path, "params", "HEAD") == {
+        "new/p.yaml": {"lr": {"old": None, "new": 0.1}}
+    }
+    same_as_dvc(mlci, git_repo.path, "metrics", "HEAD", cwd=git_repo.path / "new")
+
+
+def test_dvc_yaml_inside_a_stage_output(mlci: Invoker, git_repo: GitRepo) -> None:
+    """In the work tree DVC does not walk into a directory a stage outputs: a dvc.yaml there
+    (dvclive's, inside `outs: [results]`) is not read on the workspace side; at git revisions
+    it is."""
+    dvc_init(git_repo)
+    git_repo.write(
+        "dvc.yaml",
+        "stages:\n  train:\n    cmd: echo\n    outs:\n    - results:\n        cache: false\n",
+    )
+    for where in ("results/train/", "other/"):
+        git_repo.write(f"{where}dvc.yaml", "metrics:\n- metrics.json\n")
+        git_repo.write(f"{where}metrics.json", '{"loss": 0.5}')
+    git_repo.commit("first")
+    for where in ("results/train/", "other/"):
+        git_repo.write(f"{where}metrics.json", '{"loss": 0.4}')
+    git_repo.commit("second")
+    theirs = same_as_dvc(mlci, git_repo.path, "metrics", "HEAD~1", "HEAD")
+    assert sorted(theirs) == ["other/metrics.json", "results/train/metrics.json"]
+    theirs = same_as_dvc(mlci, git_repo.path, "metrics", "HEAD~1")
+    assert theirs["results/train/metrics.json"]["loss"] == {"old": 0.5, "new": None}
