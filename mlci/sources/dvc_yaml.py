@@ -8,6 +8,7 @@ than params files are kept (`tracked`), since `dvc params diff` shows them.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import posixpath
 import re
@@ -100,14 +101,17 @@ def _add_stage(
     wdir_value = definition.get("wdir")
     wdir = directory
     if wdir_value:
-        wdir = _join(directory, str(resolver.resolve(wdir_value, context, track=True)))
+        wdir = _join(directory, str(resolver.resolve(wdir_value, context, key="wdir")))
     if "vars" in definition:
+        _no_interpolation(definition["vars"], resolver.path)
         context = resolver.context(definition["vars"], wdir, base=context)
-    resolved = resolver.resolve(
-        {key: value for key, value in definition.items() if key not in ("vars", "wdir")},
-        context,
-        track=True,
-    )
+    # As DVC (EntryDefinition.resolve_stage): each field resolved with its name, wdir again
+    # (so that its values are tracked), `vars` left out.
+    resolved = {
+        key: resolver.resolve(value, context, track=True, key=str(key))
+        for key, value in definition.items()
+        if key != "vars"
+    }
     for entry in _as_list(resolved.get("metrics")):
         found.metrics.append(_join(wdir, _entry_path(entry)))
     for key in ("outs", "metrics", "plots"):
@@ -135,34 +139,77 @@ def _merge_keys(found: DvcDeclarations, target: str, keys: list[str] | None) -> 
 
 
 # --- interpolation ----------------------------------------------------------------------------
+#
+# DVC's model (dvc/parsing/context.py): every value read from a file remembers where it came
+# from (the file and its dotted path there); a stage records the values it interpolates that
+# came from files (`tracked_vars`, which `dvc params diff` shows for files other than params
+# files). Values from inline `vars:` and literal `foreach`/`matrix` items are not tracked; items
+# of a `foreach`/`matrix` over `${...}` keep the origin of what they were taken from.
+
+Origin = tuple[str, str]
+"""(file, dotted path in it) of a value read from a file."""
 
 
 @dataclass
 class _Context:
-    """The values `${...}` may name, and which file each top-level key came from."""
+    """The values `${...}` may name, and where the ones read from files came from."""
 
     data: dict[str, Any] = field(default_factory=dict)
-    sources: dict[str, str | None] = field(default_factory=dict)
+    origins: dict[str, Origin | None] = field(default_factory=dict)
+    """Dotted name in the context -> its origin (None: not from a file); the longest prefix
+    of a name that is here gives the origin of the name."""
+    imports: dict[str, list[str] | None] = field(default_factory=dict)
+    """vars files loaded: path -> the keys taken (None: the whole file)."""
 
     def copy(self) -> _Context:
-        return _Context(dict(self.data), dict(self.sources))
+        return _Context(
+            copy.deepcopy(self.data),
+            dict(self.origins),
+            {key: None if keys is None else list(keys) for key, keys in self.imports.items()},
+        )
 
-    def merge(self, values: dict[str, Any], source: str | None, where: str) -> None:
-        for key, value in values.items():
-            key = str(key)
-            if key in self.data and not (
-                isinstance(value, dict) and isinstance(self.data[key], dict)
-            ):
-                raise InputFileError(
-                    f"dvc.yaml: `{key}` is defined twice in vars ({where})", path=source
-                )
-            if key in self.data:
-                merged = _Context(dict(self.data[key]), {})
-                merged.merge(value, source, where)
-                self.data[key] = merged.data
-            else:
-                self.data[key] = value
-                self.sources[key] = source
+    def merge(self, values: dict[str, Any], source: str | None, path: str) -> None:
+        """Add `values` (from file `source`, None: inline); a name defined twice is refused,
+        mappings are merged key by key (DVC's `_merge`)."""
+        _merge_into(self.data, self.origins, values, source, "", path)
+
+    def put(self, name: str, value: Any, origin: Origin | None) -> None:
+        """A name of a foreach/matrix iteration (`item`, `key`), replacing what was there."""
+        self.data[name] = value
+        for known in [known for known in self.origins if known.split(".")[0] == name]:
+            del self.origins[known]
+        self.origins[name] = origin
+
+    def origin(self, key: str) -> Origin | None:
+        parts = key.split(".")
+        for end in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:end])
+            if prefix in self.origins:
+                found = self.origins[prefix]
+                if found is None:
+                    return None
+                return found[0], ".".join([found[1], *parts[end:]])
+        return None
+
+
+def _merge_into(
+    into: dict[str, Any],
+    origins: dict[str, Origin | None],
+    values: dict[str, Any],
+    source: str | None,
+    prefix: str,
+    path: str,
+) -> None:
+    for key, value in values.items():
+        key = str(key)
+        name = f"{prefix}{key}"
+        if isinstance(into.get(key), dict) and isinstance(value, dict):
+            _merge_into(into[key], origins, value, source, f"{name}.", path)
+            continue
+        if key in into:
+            raise InputFileError(f"dvc.yaml: `{name}` is defined twice in vars", path=path)
+        into[key] = value
+        origins[name] = (source, name) if source is not None else None
 
 
 class _Resolver:
@@ -182,15 +229,28 @@ class _Resolver:
             values = self._file(default, required=False)
             if isinstance(values, dict):
                 context.merge(values, default, self.path)
+                context.imports[default] = None
         else:
             context = base.copy()
         for item in _as_list(vars_):
             if isinstance(item, dict):
-                context.merge(self.resolve(item, context), None, self.path)
+                context.merge(item, None, self.path)
                 continue
             spec = str(item)
-            file, _, keys = spec.partition(":")
+            file, _, keys_text = spec.partition(":")
             target = _join(wdir, file)
+            keys = [key for key in keys_text.split(",") if key] or None
+            if target in context.imports:
+                loaded = context.imports[target]
+                if keys is None and loaded is None:
+                    continue  # the same whole file again: DVC allows it
+                if keys is None or loaded is None:
+                    raise InputFileError(
+                        f"vars: cannot load {spec!r}, {target} is "
+                        + ("partially" if keys is None else "wholly")
+                        + f" loaded already{self.where}",
+                        path=self.path,
+                    )
             values = self._file(target, required=True)
             if not isinstance(values, dict):
                 raise InputFileError(
@@ -199,7 +259,7 @@ class _Resolver:
                 )
             if keys:
                 selected = {}
-                for key in (key.strip() for key in keys.split(",")):
+                for key in keys:
                     if key not in values:
                         raise InputFileError(
                             f"vars: no `{key}` in {target}{self.where}", path=self.path
@@ -207,6 +267,10 @@ class _Resolver:
                     selected[key] = values[key]
                 values = selected
             context.merge(values, target, self.path)
+            if target not in context.imports or keys is None:
+                context.imports[target] = keys
+            else:
+                (context.imports[target] or []).extend(keys)
         return context
 
     def _file(self, path: str, *, required: bool) -> Any:
@@ -227,66 +291,107 @@ class _Resolver:
     ) -> Iterator[tuple[_Context, dict[str, Any]]]:
         """A stage's definitions: one, or one per `foreach` item / `matrix` combination."""
         if "foreach" in stage:
-            items = self.resolve(stage["foreach"], context, track=True)
+            items, origin = self._collection(stage["foreach"], context)
             body = stage.get("do") or {}
-            pairs: Iterator[tuple[Any, Any]] = (
-                iter(items.items())
-                if isinstance(items, dict)
-                else ((index, item) for index, item in enumerate(_as_list(items)))
-            )
-            for key, item in pairs:
+            # (the iteration's key, where its item sits in the collection, the item)
+            if isinstance(items, dict):
+                keys = [_to_str(key, "", self.path) for key in items]
+                entries = [(key, key, item) for key, item in zip(keys, items.values(), strict=True)]
+                with_key = True
+            elif isinstance(items, list):
+                entries = [(str(index), str(index), item) for index, item in enumerate(items)]
+                if not any(isinstance(item, dict | list) for item in items):
+                    # simple values are their own keys (a repeat replaces the first, as in DVC)
+                    by_value = {_to_str(item, "", self.path): (i, item) for i, _, item in entries}
+                    entries = [(key, index, item) for key, (index, item) in by_value.items()]
+                with_key = False
+            else:
+                raise InputFileError(
+                    f"dvc.yaml: `foreach` of stage {name!r} must be a list or a mapping, "
+                    f"not {type(items).__name__}{self.where}",
+                    path=self.path,
+                )
+            for key, position, item in entries:
                 local = context.copy()
-                local.data.update({"item": item, "key": key})
-                local.sources.update({"item": None, "key": None})
+                local.put("item", item, _child(origin, position))
+                if with_key:
+                    local.put("key", key, None)
                 yield local, body if isinstance(body, dict) else {}
         elif "matrix" in stage:
-            matrix = self.resolve(stage["matrix"], context, track=True)
+            matrix = stage["matrix"]
             if not isinstance(matrix, dict):
                 return
             names = list(matrix)
+            columns = [self._collection(matrix[key], context) for key in names]
             body = {key: value for key, value in stage.items() if key != "matrix"}
-            for combination in itertools.product(*(_as_list(matrix[key]) for key in names)):
+            indexed = [list(enumerate(_as_list(values))) for values, _ in columns]
+            for combination in itertools.product(*indexed):
                 local = context.copy()
-                local.data["item"] = dict(zip(names, combination, strict=True))
-                local.sources["item"] = None
+                fragments = [
+                    f"{column}{index}"
+                    if isinstance(value, dict | list)
+                    else _to_str(value, "", self.path)
+                    for column, (index, value) in zip(names, combination, strict=True)
+                ]
+                local.put(
+                    "item",
+                    {column: value for column, (_, value) in zip(names, combination, strict=True)},
+                    None,
+                )
+                for column, (index, _), (_, origin) in zip(
+                    names, combination, columns, strict=True
+                ):
+                    local.origins[f"item.{column}"] = _child(origin, str(index))
+                local.put("key", "-".join(fragments), None)
                 yield local, body
         else:
             yield context, stage
 
-    def resolve(self, value: Any, context: _Context, *, track: bool = False) -> Any:
+    def _collection(self, value: Any, context: _Context) -> tuple[Any, Origin | None]:
+        """A foreach/matrix collection (not tracked), and its origin when it is `${...}`."""
         if isinstance(value, str):
-            return self._resolve_text(value, context, track)
+            matches = list(_INTERPOLATION.finditer(value))
+            if len(matches) == 1 and matches[0].span() == (0, len(value)):
+                inner = matches[0]["inner"]
+                return self._select(inner, context, False, None), context.origin(_key(inner))
+        return self.resolve(value, context), None
+
+    def resolve(
+        self, value: Any, context: _Context, *, track: bool = False, key: str | None = None
+    ) -> Any:
+        if isinstance(value, str):
+            return self._resolve_text(value, context, track, key)
         if isinstance(value, list):
-            return [self.resolve(item, context, track=track) for item in value]
+            return [self.resolve(item, context, track=track, key=key) for item in value]
         if isinstance(value, dict):
             return {
-                self._resolve_text(str(key), context, track) if "${" in str(key) else key: (
-                    self.resolve(item, context, track=track)
+                self._resolve_text(str(name), context, track, key) if "${" in str(name) else name: (
+                    self.resolve(item, context, track=track, key=key)
                 )
-                for key, item in value.items()
+                for name, item in value.items()
             }
         return value
 
-    def _resolve_text(self, text: str, context: _Context, track: bool) -> Any:
+    def _resolve_text(self, text: str, context: _Context, track: bool, key: str | None) -> Any:
         matches = list(_INTERPOLATION.finditer(text))
         if not matches:
             return text.replace("\\${", "${")
         if len(matches) == 1 and matches[0].span() == (0, len(text)):
-            return self._select(matches[0]["inner"], context, track)
+            return self._select(matches[0]["inner"], context, track, key)
         parts = []
         end = 0
         for match in matches:
             parts.append(text[end : match.start()])
-            parts.append(_to_str(self._select(match["inner"], context, track), text, self.path))
+            value = self._select(match["inner"], context, track, key)
+            parts.append(_to_str(value, text, self.path))
             end = match.end()
         parts.append(text[end:])
         return "".join(parts).replace("\\${", "${")
 
-    def _select(self, inner: str, context: _Context, track: bool) -> Any:
-        key = inner.strip().replace("[", ".").replace("]", "")
-        parts = key.split(".")
+    def _select(self, inner: str, context: _Context, track: bool, key: str | None) -> Any:
+        name = _key(inner)
         value: Any = context.data
-        for part in parts:
+        for part in name.split("."):
             if isinstance(value, dict) and part in value:
                 value = value[part]
             elif isinstance(value, list) and part.lstrip("-").isdigit():
@@ -302,35 +407,88 @@ class _Resolver:
                     path=self.path,
                     hint="define it in params.yaml or `vars:` (`dvc repro` fails the same way)",
                 )
-        source = context.sources.get(parts[0])
-        if track and source is not None:
-            for name, leaf in _leaves(key, value):
-                self.tracked.setdefault(source, {})[name] = leaf
+        # DVC's validate_value: only plain values go into a stage's fields, but a mapping in
+        # `cmd` (it becomes `--name value` arguments).
+        plain = not isinstance(value, dict | list) or (isinstance(value, dict) and key == "cmd")
+        if key is not None and not plain and "foreach" not in key:
+            raise InputFileError(
+                f"dvc.yaml: cannot interpolate a {type(value).__name__} "
+                f"(`${{{inner}}}` in `{key}`){self.where}",
+                path=self.path,
+            )
+        if track and not isinstance(value, dict | list):
+            origin = context.origin(name)
+            if origin is not None:
+                self.tracked.setdefault(origin[0], {})[origin[1]] = value
         return value
 
 
 _MISSING = object()
 
 
-def _leaves(key: str, value: Any) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        for name, item in value.items():
-            yield from _leaves(f"{key}.{name}", item)
-    elif isinstance(value, list):  # DVC tracks each item: `splits.0`, `splits.1`
-        for index, item in enumerate(value):
-            yield from _leaves(f"{key}.{index}", item)
-    else:
-        yield key, value
+def _key(inner: str) -> str:
+    return inner.strip().replace("[", ".").replace("]", "")
+
+
+def _child(origin: Origin | None, key: str) -> Origin | None:
+    return None if origin is None else (origin[0], f"{origin[1]}.{key}")
+
+
+def _no_interpolation(vars_: Any, path: str) -> None:
+    """DVC refuses `${...}` inside `vars:` ("interpolating is not allowed")."""
+    if isinstance(vars_, str) and _INTERPOLATION.search(vars_):
+        raise InputFileError(f"dvc.yaml: `vars:` cannot interpolate ({vars_!r})", path=path)
+    if isinstance(vars_, list):
+        for item in vars_:
+            _no_interpolation(item, path)
+    elif isinstance(vars_, dict):
+        for name, item in vars_.items():
+            _no_interpolation(name, path)
+            _no_interpolation(item, path)
 
 
 def _to_str(value: Any, text: str, path: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float | str):
+    if isinstance(value, dict):
+        return _dict_arguments(value, path)
+    if isinstance(value, int | float | str) or value is None:
         return str(value)
     raise InputFileError(
         f"dvc.yaml: cannot put a {type(value).__name__} inside the string {text!r}", path=path
     )
+
+
+def _flat(value: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+    for name, item in value.items():
+        if isinstance(item, dict):
+            yield from _flat(item, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", item
+
+
+def _dict_arguments(value: dict[str, Any], path: str) -> str:
+    """A mapping in `cmd` as DVC writes it (interpolate.py's to_str for dict, with its default
+    `parsing` settings: booleans `store_true`, lists `nargs`)."""
+    import shlex
+
+    result = ""
+    for name, item in _flat(value, ""):
+        if isinstance(item, bool):
+            result += f"--{name} " if item else ""
+        elif isinstance(item, str):
+            result += f"--{name} {shlex.quote(item)} "
+        elif isinstance(item, list):
+            for index, element in enumerate(item):
+                if isinstance(element, dict | list):
+                    raise InputFileError(
+                        f"dvc.yaml: cannot interpolate the nested list in `{name}`", path=path
+                    )
+                shown = shlex.quote(element) if isinstance(element, str) else element
+                result += f"{shown} " if index > 0 else f"--{name} {shown} "
+        else:
+            result += f"--{name} {item} "
+    return result.rstrip()
 
 
 # --- plain YAML helpers ----------------------------------------------------------------------
