@@ -139,6 +139,7 @@ def read_frame(data: DataFile, engine: Engine = "pandas") -> Any:
     pd = require("pandas", "data", feature="reading data files needs pandas")
     with _reading(data):
         if data.format in ("csv", "tsv"):
+            _refuse_implicit_index(data, None)
             return pd.read_csv(data.path, sep=data.separator, encoding=data.encoding)
         if data.format == "parquet":
             return pd.read_parquet(data.path)
@@ -170,6 +171,7 @@ def read_chunks(
                     handle, lines=True, chunksize=chunksize, encoding=data.encoding
                 )
             else:
+                _refuse_implicit_index(data, None)
                 reader = pd.read_csv(
                     handle,
                     sep=data.separator,
@@ -225,6 +227,7 @@ def read_frame_bytes(content: bytes, data: DataFile) -> Any:
     buffer = io.BytesIO(content)
     with _reading(stand_in, content=content):
         if data.format in ("csv", "tsv"):
+            _refuse_implicit_index(data, content)
             return pd.read_csv(buffer, sep=data.separator, encoding=data.encoding)
         if data.format == "parquet":
             return pd.read_parquet(buffer)
@@ -300,17 +303,19 @@ def _input_error(data: DataFile, error: BaseException, content: bytes | None) ->
         )
     if data.format in ("csv", "tsv"):
         ragged = _PANDAS_RAGGED.search(message)
-        if ragged:
-            expected, at, saw = ragged.groups()
-            return InputFileError(
-                f"row has {saw} fields, the header has {expected}", path=path, line=int(at)
-            )
-        if "more fields than defined" in message:
+        if ragged or "more fields than defined" in message:
+            # pandas counts records, not lines: a quoted newline before the row would put it
+            # a line early, so the line is where the csv module sees the record start.
             found = _first_ragged_line(data, content)
             if found is not None:
                 line, saw, expected = found
                 return InputFileError(
                     f"row has {saw} fields, the header has {expected}", path=path, line=line
+                )
+            if ragged:
+                expected_, at, saw_ = ragged.groups()
+                return InputFileError(
+                    f"row has {saw_} fields, the header has {expected_}", path=path, line=int(at)
                 )
         if "No columns to parse" in message:
             return InputFileError("data file is empty", path=path)
@@ -358,21 +363,52 @@ def _first_undecodable_line(data: DataFile, content: bytes | None) -> int | None
     return None
 
 
-def _first_ragged_line(data: DataFile, content: bytes | None) -> tuple[int, int, int] | None:
-    """(line, fields, header fields) of the first row with more fields than the header."""
-    with _text_stream(data, content, errors="replace") as stream:
-        reader = csv.reader(stream, delimiter=data.separator)
-        start = 1
-        expected: int | None = None
-        for record in reader:
-            line, start = start, reader.line_num + 1
-            if not record:
-                continue
-            if expected is None:
-                expected = len(record)
-            elif len(record) > expected:
-                return line, len(record), expected
+def _first_ragged_line(
+    data: DataFile, content: bytes | None, *, records: int | None = None
+) -> tuple[int, int, int] | None:
+    """(line, fields, header fields) of the first row with more fields than the header, looking
+    at the first `records` non-blank records (the header included) or all of them; None when
+    there is none or the csv module cannot read the file (the reader's own error then stands)."""
+    try:
+        with _text_stream(data, content, errors="replace") as stream:
+            reader = csv.reader(stream, delimiter=data.separator)
+            start = 1
+            expected: int | None = None
+            seen = 0
+            for record in reader:
+                line, start = start, reader.line_num + 1
+                if not record:
+                    continue
+                if expected is None:
+                    expected = len(record)
+                elif len(record) > expected:
+                    return line, len(record), expected
+                seen += 1
+                if records is not None and seen >= records:
+                    break
+    except (csv.Error, OSError, EOFError, zlib.error, UnicodeError):
+        return None
     return None
+
+
+def _refuse_implicit_index(data: DataFile, content: bytes | None) -> None:
+    """Refuse a first row with more fields than the header before pandas reads the file.
+
+    pandas then takes the first column as the index and shifts every other one left, silently
+    (a separator at the end of every row does it too); polars and the csv module call it
+    ragged, and so does mlci. pandas decides this from the first row alone, so only the header
+    and the first row are read here.
+    """
+    found = _first_ragged_line(data, content, records=2)
+    if found is not None:
+        line, saw, expected = found
+        one_more = "the header has one name fewer than the row: name every column, or drop the "
+        raise InputFileError(
+            f"row has {saw} fields, the header has {expected}",
+            path=data.path,
+            line=line,
+            hint=one_more + "separator at the end of each row" if saw == expected + 1 else None,
+        )
 
 
 # --- rows back to lines ------------------------------------------------------------------------

@@ -364,6 +364,39 @@ CASES = [
         files={"mlci.yaml": "metrics:\n  files: [m.json]\x00\n", **METRICS},
     ),
     Case("diff-json-and-md", ("diff", "--json", "--md"), "--json", files=METRICS),
+    *(
+        Case(
+            f"csv-{name}-{engine}{'-chunked' if chunked else ''}",
+            ("validate", "d.csv", "--schema", "s.yaml", "--engine", engine)
+            + (("--chunksize", "1") if chunked else ()),
+            says,
+            files={"s.yaml": SCHEMA, "d.csv": text},
+            needs="pandera",
+        )
+        for name, text, says in [
+            (
+                "ragged-after-quoted-newline",
+                'a,b\n1,"x\ny"\n2,3\n3,4,5\n',
+                "d.csv:5: row has 3 fields, the header has 2",
+            ),
+            ("every-row-one-field-more", "a,b\n1,2,3\n4,5,6\n", "d.csv:2: row has 3 fields"),
+            ("separator-ending-every-row", "a,b\n1,2,\n4,5,\n", "d.csv:2: row has 3 fields"),
+        ]
+        for engine, chunked in [("pandas", False), ("pandas", True), ("polars", False)]
+    ),
+    Case(
+        "predictions-every-row-one-field-more",
+        ("gate",),
+        "p.csv:2: row has 4 fields, the header has 3",
+        needs="pandas",
+        files={
+            "m.json": '{"mae": 0.5}',
+            "mlci.yaml": GATE.replace("accuracy", "mae").format(
+                rule="significance: {predictions: p.csv, base_predictions: p.csv}"
+            ),
+            "p.csv": "id,target,prediction\n" + "".join(f"{i},{i},1,2\n" for i in range(9)),
+        },
+    ),
     Case(
         "body-file-empty",
         ("comment", "--body-file", "b.md", "--repo", "o/r", "--pr", "7"),

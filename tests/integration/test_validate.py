@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -16,7 +18,7 @@ import pandera.pandas as pa
 import pandera.polars as pap
 import polars as pl
 import pytest
-from conftest import Invoker
+from conftest import GitRepo, Invoker
 
 from mlci.sources.data_files import DataFile, LineMap
 
@@ -440,6 +442,64 @@ def test_ragged_csv(mlci: Invoker, schema_dir: Path, engine: str) -> None:
     assert _bad_input(mlci, schema_dir, "r.csv", "-s", "s.yaml", "--engine", engine) == (
         "mlci: error: r.csv:4: row has 3 fields, the header has 2\n"
     )
+
+
+@pytest.mark.parametrize("chunksize", [None, "1", "2"])
+@pytest.mark.parametrize("engine", ["pandas", "polars"])
+def test_ragged_row_after_a_quoted_newline_names_the_line_it_starts_on(
+    mlci: Invoker, schema_dir: Path, engine: str, chunksize: str | None
+) -> None:
+    # The record "1,"x<newline>y"" spans lines 2-3: the ragged row starts on line 5, as the csv
+    # module and an editor show, though it is the fourth record of the file.
+    (schema_dir / "q.csv").write_text('a,b\n1,"x\ny"\n2,3\n3,4,extra\n4,5\n')
+    if chunksize and engine == "polars":
+        pytest.skip("chunked validation runs on pandas only")
+    chunked = ("--chunksize", chunksize) if chunksize else ()
+    assert _bad_input(mlci, schema_dir, "q.csv", "-s", "s.yaml", "--engine", engine, *chunked) == (
+        "mlci: error: q.csv:5: row has 3 fields, the header has 2\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b\n1,2,3\n4,5,6\n",  # every row one field more: pandas took column 1 as the index
+        "a,b\n1,2,\n4,5,\n",  # a separator at the end of every row
+        "a,b\n1,2,3\n4,5\n",  # only the first row: pandas decides the index from it alone
+        "\na,b\n\n1,2,3\n",  # blank lines are skipped, as pandas does
+    ],
+)
+@pytest.mark.parametrize("chunksize", [None, "1"])
+@pytest.mark.parametrize("engine", ["pandas", "polars"])
+def test_rows_with_one_field_more_than_the_header_are_ragged(
+    mlci: Invoker, schema_dir: Path, engine: str, chunksize: str | None, text: str
+) -> None:
+    if chunksize and engine == "polars":
+        pytest.skip("chunked validation runs on pandas only")
+    (schema_dir / "x.csv").write_text(text)
+    line = text.split("1,2")[0].count("\n") + 1
+    chunked = ("--chunksize", chunksize) if chunksize else ()
+    error = _bad_input(mlci, schema_dir, "x.csv", "-s", "s.yaml", "--engine", engine, *chunked)
+    assert error.startswith(f"mlci: error: x.csv:{line}: row has 3 fields, the header has 2"), error
+    assert error.count("\n") == 1
+
+
+def test_a_ragged_copy_at_the_base_revision_is_bad_input(git_repo: GitRepo) -> None:
+    """The base revision's copy is read from bytes (drift): the same rule holds there."""
+    pa.DataFrameSchema({"a": pa.Column(int), "b": pa.Column(int)}).to_yaml(git_repo.path / "s.yaml")
+    git_repo.write("d.csv", "a,b\n1,2,3\n4,5,6\n")
+    git_repo.write(
+        "mlci.yaml",
+        "datasets:\n  - path: d.csv\n    schema: s.yaml\n    drift: {max_ks: 0.5}\n",
+    )
+    git_repo.commit("base")
+    git_repo.write("d.csv", "a,b\n1,2\n4,5\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mlci", "check"],
+        cwd=git_repo.path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr
+    assert "d.csv:2: row has 3 fields, the header has 2" in done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("engine", ["pandas", "polars"])
