@@ -41,9 +41,8 @@ def load_model(path: Path) -> Any:
         raise InputFileError("model file not found", path=path, hint="check the path")
     try:
         model = joblib.load(path)
-    except Exception as error:  # unpickling raises anything the file makes it raise
-        first = str(error).strip().splitlines()
-        detail = f"{type(error).__name__}: {first[0]}" if first else type(error).__name__
+    except (Exception, SystemExit) as error:  # unpickling runs what the file says: sys.exit too
+        detail = _detail(error, with_kind=True)
         raise InputFileError(
             f"cannot load the model ({detail})",
             path=path,
@@ -103,15 +102,23 @@ def evaluate_model(
     features = _features(model, frame, target, id_column, data_path)
     try:
         predicted = model.predict(features)
-    except Exception as error:  # the model's own complaint about the data
-        lines = str(error).strip().splitlines()
-        detail = lines[0] if lines else type(error).__name__
+    except (Exception, SystemExit) as error:  # the model's own complaint about the data
         raise InputFileError(
-            f"the model cannot predict on this data ({detail})",
+            f"the model cannot predict on this data ({_detail(error)})",
             path=data_path,
         ) from None
     pd = require("pandas", "data")
     truth = frame[target].to_numpy()
+    predicted = _one_per_row(predicted, len(frame), "predict()", data_path)
+    if chosen == "classification":
+        _refuse_unseen_classes(model, truth, target, data_path)
+    elif _non_finite(predicted):
+        raise InputFileError(
+            f"the model's predict() returned {_non_finite(predicted)} value(s) that are NaN or "
+            "infinite",
+            path=data_path,
+            hint="check the model and the data's missing values",
+        )
     try:
         predictions = pd.DataFrame(
             {
@@ -121,7 +128,7 @@ def evaluate_model(
             }
         )
         if chosen == "classification":
-            proba = _probabilities(model, features)
+            proba = _probabilities(model, features, data_path)
             classes = getattr(model, "classes_", None)
             metrics = classification_metrics(truth, predicted, proba, classes)
             if proba is not None:
@@ -147,6 +154,101 @@ def evaluate_model(
     )
 
 
+def _detail(error: BaseException, *, with_kind: bool = False) -> str:
+    """The first line of an error from the model's own code, for a one-line message."""
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r})"
+    lines = str(error).strip().splitlines()
+    kind = type(error).__name__
+    if not lines:
+        return kind
+    return f"{kind}: {lines[0]}" if with_kind else lines[0]
+
+
+def _describe(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple):
+        return f"an array of shape {shape}"
+    if value is None:
+        return "None"
+    if isinstance(value, list | tuple):
+        return f"a {type(value).__name__} of {len(value)}"
+    kind = type(value)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
+def _one_per_row(values: Any, rows: int, what: str, data_path: Path | None) -> Any:
+    """`values` as a 1-D array of one prediction per row; anything else (None, a string, a
+    generator, a table, the wrong length) is the model's fault, said as such."""
+    import numpy as np
+
+    problem = None
+    array = None
+    if isinstance(values, str | bytes | dict) or not hasattr(values, "__len__"):
+        problem = _describe(values)
+    else:
+        try:
+            array = np.asarray(values)
+        except (ValueError, TypeError):  # ragged nested sequences
+            problem = _describe(values)
+        else:
+            if array.ndim == 2 and array.shape[1] == 1:
+                array = array.ravel()
+            if array.ndim != 1 or len(array) != rows:
+                problem = f"an array of shape {array.shape}"
+            elif array.dtype == object and any(
+                isinstance(item, list | tuple | dict | set) or hasattr(item, "shape")
+                for item in array
+            ):
+                problem = "an array of sequences"
+    if problem is not None:
+        raise InputFileError(
+            f"the model's {what} returned {problem}, not one value per row ({rows} rows)",
+            path=data_path,
+            hint="it must return an array such as scikit-learn estimators do",
+        )
+    return array
+
+
+def _non_finite(values: Any) -> int:
+    import numpy as np
+
+    if not np.issubdtype(values.dtype, np.number):
+        return 0
+    return int((~np.isfinite(values.astype(float))).sum())
+
+
+def _refuse_unseen_classes(model: Any, truth: Any, target: str, data_path: Path | None) -> None:
+    """Labels in the data that the model cannot predict make its metrics meaningless (and
+    scikit-learn's log loss refuses them): say which, against the classes it knows."""
+    import numpy as np
+
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        return
+    try:
+        unseen = sorted(
+            set(np.asarray(truth).tolist()) - set(np.asarray(classes).tolist()), key=str
+        )
+    except TypeError:  # unhashable labels: the metrics will say what is wrong
+        return
+    if not unseen:
+        return
+    shown = ", ".join(repr(label) for label in unseen[:5]) + (" ..." if len(unseen) > 5 else "")
+    known = ", ".join(repr(label) for label in list(np.asarray(classes).tolist())[:10])
+    raise InputFileError(
+        f"column {target!r} has {len(unseen)} class(es) the model never saw: {shown} "
+        f"(it knows {known})",
+        path=data_path,
+        hint="evaluate on data with the classes the model was trained on, or retrain it",
+    )
+
+
 def _public_name(kind: type) -> str:
     """`sklearn.linear_model.LogisticRegression`, without private modules (`._logistic`)."""
     public = [part for part in kind.__module__.split(".") if not part.startswith("_")]
@@ -169,13 +271,37 @@ def _features(
     return frame[list(trained_on)]
 
 
-def _probabilities(model: Any, features: Any) -> Any:
+def _probabilities(model: Any, features: Any, data_path: Path | None) -> Any:
     if not hasattr(model, "predict_proba") or getattr(model, "classes_", None) is None:
         return None
     try:
-        return model.predict_proba(features)
-    except (AttributeError, NotImplementedError):
+        proba = model.predict_proba(features)
+    except (AttributeError, NotImplementedError):  # e.g. SVC without probability=True
         return None
+    except (Exception, SystemExit) as error:
+        raise InputFileError(
+            f"the model's predict_proba() failed on this data ({_detail(error)})", path=data_path
+        ) from None
+    import numpy as np
+
+    classes = len(model.classes_)
+    try:
+        array = np.asarray(proba, dtype=float)
+    except (ValueError, TypeError):
+        array = None
+    if array is None or array.shape != (len(features), classes):
+        got = _describe(proba) if array is None else f"an array of shape {array.shape}"
+        raise InputFileError(
+            f"the model's predict_proba() returned {got}, not one row of {classes} "
+            f"probabilities per example ({len(features)} rows)",
+            path=data_path,
+        )
+    if not np.isfinite(array).all():
+        raise InputFileError(
+            "the model's predict_proba() returned probabilities that are NaN or infinite",
+            path=data_path,
+        )
+    return array
 
 
 def classification_metrics(

@@ -430,8 +430,123 @@ def model(kind: str) -> Callable[[Path], None]:
     return make
 
 
+ODD_MODEL = """\
+import sys
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+
+class Odd(ClassifierMixin, BaseEstimator):
+    \"\"\"A classifier whose predict() returns what `kind` says.\"\"\"
+
+    def __init__(self, kind="none"):
+        self.kind = kind
+
+    def fit(self, x, y):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict(self, x):
+        if self.kind == "exit":
+            sys.exit(0)
+        return {
+            "none": None,
+            "str": "abc",
+            "generator": (i % 2 for i in range(len(x))),
+            "short": [0],
+            "table": np.zeros((len(x), 2)),
+            "nan": np.full(len(x), np.nan),
+            "proba": np.zeros(len(x), dtype=int),
+        }[self.kind]
+
+    def predict_proba(self, x):
+        raise RuntimeError("boom")
+
+
+class OddRegressor(RegressorMixin, Odd):
+    pass
+
+
+class ExitsWhenLoaded:
+    def __reduce__(self):
+        return (sys.exit, (0,))
+"""
+
+
+def odd_model(expression: str) -> Callable[[Path], None]:
+    """A model file pickling `expression` (over odd_model.py, which the child imports too)."""
+
+    def make(root: Path) -> None:
+        (root / "odd_model.py").write_text(ODD_MODEL)
+        subprocess.run(
+            [sys.executable, "-c", f"import joblib, odd_model as m; joblib.dump({expression}, "
+             "'model.joblib')"],
+            cwd=root, check=True, timeout=60,
+        )  # fmt: skip
+
+    return make
+
+
 EVALUATE = ("evaluate", "--model", "model.joblib", "--data", "e.csv", "--target", "y")
 CASES += [
+    *(
+        Case(
+            f"evaluate-predict-returns-{kind}",
+            EVALUATE,
+            f"e.csv: the model's predict() returned {says}, not one value per row (2 rows)",
+            needs="sklearn",
+            setup=odd_model(f"m.Odd({kind!r}).fit(None, None)"),
+            files={"e.csv": "x,y\n1,0\n2,1\n"},
+        )
+        for kind, says in [
+            ("none", "None"),
+            ("str", "a str"),
+            ("generator", "a generator"),
+            ("short", "an array of shape (1,)"),
+            ("table", "an array of shape (2, 2)"),
+        ]
+    ),
+    Case(
+        "evaluate-regressor-predicts-nan",
+        EVALUATE,
+        "e.csv: the model's predict() returned 2 value(s) that are NaN or infinite",
+        needs="sklearn",
+        setup=odd_model("m.OddRegressor('nan').fit(None, None)"),
+        files={"e.csv": "x,y\n1,0.5\n2,1.5\n"},
+    ),
+    Case(
+        "evaluate-predict-proba-raises",
+        EVALUATE,
+        "e.csv: the model's predict_proba() failed on this data (boom)",
+        needs="sklearn",
+        setup=odd_model("m.Odd('proba').fit(None, None)"),
+        files={"e.csv": "x,y\n1,0\n2,1\n"},
+    ),
+    Case(
+        "evaluate-predict-calls-sys-exit",
+        EVALUATE,
+        "e.csv: the model cannot predict on this data (it called sys.exit(0))",
+        needs="sklearn",
+        setup=odd_model("m.Odd('exit').fit(None, None)"),
+        files={"e.csv": "x,y\n1,0\n2,1\n"},
+    ),
+    Case(
+        "evaluate-model-calls-sys-exit-when-loaded",
+        EVALUATE,
+        "model.joblib: cannot load the model (it called sys.exit(0))",
+        needs="sklearn",
+        setup=odd_model("m.ExitsWhenLoaded()"),
+        files={"e.csv": "x,y\n1,0\n2,1\n"},
+    ),
+    Case(
+        "evaluate-a-class-the-model-never-saw",
+        EVALUATE,
+        "e.csv: column 'y' has 1 class(es) the model never saw: 2 (it knows 0, 1)",
+        needs="sklearn",
+        setup=model("classifier"),
+        files={"e.csv": "x,y\n1,0\n2,1\n3,2\n"},
+    ),
     Case(
         "significance-inf-prediction",
         ("gate",),
