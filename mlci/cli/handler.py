@@ -21,9 +21,10 @@ ISSUES_URL = "https://github.com/mlci/mlci/issues"
 def run(command: click.Command, args: Sequence[str] | None = None) -> int:
     """Run `command` and return the exit code; never lets an exception escape.
 
-    In GitHub Actions everything the command prints, its errors included, is inside a
-    `::stop-commands::` window opened before it reads any file: names and values from a pull
-    request's files cannot become workflow commands. mlci's own commands pause it."""
+    In GitHub Actions everything the command prints, its errors included, is made inert line
+    by line, and a `::stop-commands::` window on stderr is opened before it reads any file:
+    names and values from a pull request's files cannot become workflow commands. mlci's own
+    commands pause it."""
     argv = list(args) if args is not None else sys.argv[1:]
     previous = signal.getsignal(signal.SIGINT)
     if previous is signal.default_int_handler:
@@ -51,7 +52,7 @@ def run(command: click.Command, args: Sequence[str] | None = None) -> int:
 
 
 def _prints_json(argv: list[str]) -> bool:
-    """Whether the command line asks for JSON on stdout (then it is made inert, not fenced)."""
+    """Whether the command line asks for JSON on stdout (made inert as JSON: same value)."""
     if "--json" in argv or "--format=json" in argv:
         return True
     if any(a == "report" and b == "plan" for a, b in itertools.pairwise(argv)):

@@ -2,9 +2,10 @@
 
 Workflow commands are lines that the runner interprets on stdout and stderr (`::name::` at the
 start of a line, `##[name]` anywhere in it), so every piece of text in mlci's own commands is
-escaped the way @actions/core escapes it (and control characters explicitly), and everything
-else mlci prints in a job is inside a `::stop-commands::` window (`CommandWindow`), opened
-before any user file is read.
+escaped the way @actions/core escapes it (and control characters explicitly), everything else
+mlci prints in a job is made inert line by line (`InertStream`), and a `::stop-commands::`
+window on stderr (`CommandWindow`), opened before any user file is read, fences what is
+written below Python's streams.
 """
 
 from __future__ import annotations
@@ -156,25 +157,18 @@ def _count_file(env: Mapping[str, str]) -> Path | None:
 
 
 class CommandWindow:
-    """A `::stop-commands::` window: while it is open the runner reads no workflow command
-    on stdout or stderr, so nothing from a user's files can become one. mlci's own commands
-    are written while it is `paused()`; they are written unmodified (not through click, which
-    strips ANSI escapes on a pipe): their text is escaped instead."""
+    """A `::stop-commands::` window: while it is open the runner runs no workflow command from
+    the step, on stdout or stderr (both go through one command manager), so nothing written
+    at the level of file descriptors (a child process, native code, raw bytes) can become one.
+    mlci's own commands are written on the window's stream while it is `paused()`, so the
+    runner reads the pause, the commands and the resumption in the order written; they are
+    written unmodified (not through click, which strips ANSI escapes on a pipe): their text is
+    escaped instead."""
 
     def __init__(self, stream: TextIO, others: tuple[TextIO, ...] = ()) -> None:
         self.stream = stream
         self.others = others
         self._token: str | None = None
-
-    @classmethod
-    def for_runner(cls) -> CommandWindow:
-        """The window on stdout, or on stderr when stdout goes to a file (the runner does not
-        read it then) — the runner reads one stream's lines in order, so the window and the
-        text it fences travel together."""
-        stdout, stderr = sys.stdout, sys.stderr
-        if _is_regular_file(stdout) and not _is_regular_file(stderr):
-            return cls(stderr, (stdout,))
-        return cls(stdout, (stderr,))
 
     @property
     def is_open(self) -> bool:
@@ -202,74 +196,142 @@ class CommandWindow:
 
     def command(self, line: str) -> None:
         """One of mlci's own workflow commands (the window must be paused)."""
-        self._write(line, stream=_stdout or sys.stdout)
+        self._write(line)
 
-    def _write(self, line: str, stream: TextIO | None = None) -> None:
+    def _write(self, line: str) -> None:
         for other in (*self.others, self.stream):
             _flush(other)
-        target = stream or self.stream
-        target.write(line + "\n")
-        _flush(target)
+        self.stream.write(line + "\n")
+        _flush(self.stream)
 
 
-class InertJson:
-    """stdout for a command that prints JSON in a job: `##[` (which the runner reads anywhere
-    in a line) is written `##\\u005b`, the same JSON; `::` cannot start a line of JSON. The
-    output needs no window then, so none pollutes it (`mlci diff --json | jq`)."""
+# The runner reads a command at the start of a line after leading whitespace (`::name::`), and
+# `##[name]` anywhere in one; it splits lines at CR and LF (StreamReader.ReadLine).
+_LINE_START_COLONS = re.compile(r"([\r\n]\s*:)(?=:)")
+_V1_PREFIX = re.compile(r"(##)(?=\[)")
+_BREAK = "\u200b"
+"""A zero-width space: not whitespace to the runner's TrimStart, invisible in the log."""
 
-    def __init__(self, stream: TextIO) -> None:
+
+class InertStream:
+    """stdout or stderr in a job, as every line of it reaches the runner (and any log a user
+    saves with `| tee`): a `::` starting a line (after whitespace) is written `:\u200b:`, and
+    `##[` is written `##\u200b[`, so no text mlci prints — names and values from a pull
+    request's files included — is a workflow command, in whatever order the runner reads the
+    two streams, through whatever pipe. JSON (`json=True`) keeps its value: `##[` is written
+    `##\u005b` and `::` cannot start a line of it. Patterns split across writes are found too
+    (the end of the current line is carried over)."""
+
+    def __init__(self, stream: TextIO, *, json: bool = False) -> None:
         self.stream = stream
+        self.json = json
+        self._context = "\n"  # the start of the output is the start of a line
 
     def write(self, text: str) -> int:
-        return self.stream.write(text.replace("##[", "##\\u005b"))
+        if not isinstance(text, str):  # click probes for a binary stream with b""
+            raise TypeError("write() argument must be str")
+        if not text:
+            return 0
+        context = self._context
+        joined = context + text
+        if self.json:
+            inert = joined.replace("##[", "##\\u005b")
+        else:
+            inert = _V1_PREFIX.sub("\\1" + _BREAK, _LINE_START_COLONS.sub("\\1" + _BREAK, joined))
+        self._context = _line_context(inert)
+        self.stream.write(inert[len(context) :])
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)
 
 
+def _line_context(written: str) -> str:
+    """What the next write is read after: a line break (and the `:` that began the line)
+    while the current line can still become a `::` command, else its last two characters
+    (for a `##[` split across writes)."""
+    last = max(written.rfind("\n"), written.rfind("\r"))
+    if last >= 0:
+        head = written[last + 1 :].lstrip()
+        if head in ("", ":"):
+            return "\n" + head
+    return "x" + written[-2:]
+
+
 _window: CommandWindow | None = None
-_stdout: TextIO | None = None
+_streams: tuple[TextIO, TextIO] | None = None
+_commands: TextIO | None = None
 
 
 def open_command_window(env: Mapping[str, str], *, json_stdout: bool = False) -> None:
-    """In GitHub Actions, open the window for the rest of the command (the CLI handler does,
-    before the command reads anything); outside, nothing. With `json_stdout` the window is on
-    stderr and stdout is made inert instead (`InertJson`)."""
-    global _window, _stdout
+    """In GitHub Actions, for the rest of the command (the CLI handler calls it before the
+    command reads anything): stdout and stderr become `InertStream`s, and a window is opened on
+    stderr when stderr is a stream of its own that the runner may read (a pipe, not a file nor
+    stdout's pipe). It is on stderr, never stdout: `mlci check | tee log` then saves a clean
+    log, and JSON on stdout stays JSON. Outside Actions, nothing."""
+    global _window, _streams, _commands
     if env.get("GITHUB_ACTIONS") != "true":
         return
-    if json_stdout:
-        _stdout = sys.stdout
-        sys.stdout = InertJson(sys.stdout)
-        _window = CommandWindow(sys.stderr, (_stdout,))
-    else:
-        _window = CommandWindow.for_runner()
-    _window.open()
+    stdout, stderr = sys.stdout, sys.stderr
+    _streams = (stdout, stderr)
+    sys.stdout = InertStream(stdout, json=json_stdout)
+    sys.stderr = InertStream(stderr)
+    if _own_stream(stderr, stdout):
+        _window = CommandWindow(stderr, (stdout,))
+        _window.open()
+    else:  # the runner may read stdout only (`2>&1 | tee`, `2> file`): commands go there
+        _commands = stderr if _is_regular_file(stdout) else stdout
 
 
 def close_command_window() -> None:
-    global _window, _stdout
+    global _window, _streams, _commands
     if _window is not None:
         window, _window = _window, None
-        with suppress(OSError, ValueError):  # stdout went away (`| head`): nothing to fence
+        with suppress(OSError, ValueError):  # the stream went away (`| head`): nothing to fence
             window.close()
-    if _stdout is not None:
-        sys.stdout, _stdout = _stdout, None
+    if _streams is not None:
+        (sys.stdout, sys.stderr), _streams = _streams, None
+    _commands = None
 
 
 def write_commands(lines: Iterable[str]) -> None:
-    """mlci's own workflow commands: the window (if any) is paused around them."""
+    """mlci's own workflow commands: on the window's stream with the window paused around
+    them; without a window, on the stream the runner reads (unmodified either way)."""
     lines = list(lines)
     if not lines:
         return
     if _window is None:
-        for line in lines:
-            sys.stdout.write(line + "\n")
+        stream = _commands or sys.stdout
         _flush(sys.stdout)
+        _flush(sys.stderr)
+        for line in lines:
+            stream.write(line + "\n")
+        _flush(stream)
         return
     with _window.paused():
         for line in lines:
             _window.command(line)
+
+
+def _own_stream(stream: TextIO, other: TextIO) -> bool:
+    """Whether `stream` may be the runner's pipe of its own: not a regular file or a device
+    such as /dev/null, and not the same pipe as `other` (`2>&1`). A stream without a file
+    descriptor (captured in the process) reaches no runner."""
+    try:
+        mine = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not (stat.S_ISFIFO(mine.st_mode) or stat.S_ISSOCK(mine.st_mode) or stream.isatty()):
+        return False
+    try:
+        theirs = os.fstat(other.fileno())
+    except (OSError, ValueError, AttributeError):
+        return True
+    return (mine.st_dev, mine.st_ino) != (theirs.st_dev, theirs.st_ino)
 
 
 def _is_regular_file(stream: TextIO) -> bool:

@@ -5,6 +5,7 @@ way the runner's command parser reads them; and `mlci comment` against the local
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -24,33 +25,51 @@ TOKEN = "s3cret-token"
 INJECTED = "x\n::error title=INJECTED::pwned"
 
 
-def runner_commands(log: str) -> list[str]:
+def runner_commands(log: str, *, windows: bool = True) -> list[str]:
     """The lines the runner would run as workflow commands, read as its parser reads them:
     `::name ...::` after leading whitespace, `##[name ...]` anywhere in a line (any name
-    counts here, registered or not); none between `::stop-commands::TOKEN` and `::TOKEN::`."""
+    counts here, registered or not), lines split at CR and LF as .NET's ReadLine splits them;
+    none between `::stop-commands::TOKEN` and `::TOKEN::` when `windows` (the order of one
+    stream). With `windows=False` the window lines themselves are the only ones left out: the
+    runner reads stdout and stderr in no fixed order between them, so a window on one stream
+    does not fence the other."""
     found = []
     stopped_by: str | None = None
-    for line in log.splitlines():
+    tokens: set[str] = set()
+    for line in re.split(r"\r\n|\r|\n", log):
         v2 = re.match(r"::([^\s:]+)[^:]*::", line.lstrip())
         v1 = re.search(r"##\[([^\s\]]+)[^\]]*\]", line)
         name = v2[1] if v2 else v1[1] if v1 else None
         if name is None:
             continue
-        if stopped_by is not None:
-            if name == stopped_by:
-                stopped_by = None
-            continue
-        if name == "stop-commands":
+        if name == "stop-commands" and v2:
             stopped_by = line.lstrip().split("::")[2]
+            tokens.add(stopped_by)
+            continue
+        if name in tokens and v2:
+            stopped_by = None
+            continue
+        if stopped_by is not None and windows:
             continue
         found.append(line)
     return found
 
 
+OWN = re.compile(
+    r"::(error|warning|notice)( (file|line|title)=[^:,\n]*(,(file|line|title)=[^:,\n]*)*)?::"
+)
+"""mlci's own annotations, each property escaped: no raw `:` `,` or newline."""
+
+
 def run_in_actions(
-    *args: str, cwd: Path, stdout: int | None = subprocess.PIPE, **env: str
+    *args: str,
+    cwd: Path,
+    stdout: int | None = subprocess.PIPE,
+    merged: bool = False,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
-    """`mlci ARGS` as a step of a job runs it; stderr joins stdout in the order written."""
+    """`mlci ARGS` as a step of a job runs it: stdout and stderr on pipes of their own, as the
+    runner starts a step; `merged` joins stderr to stdout in the order written (`2>&1`)."""
     environment = {
         **os.environ,
         "GITHUB_ACTIONS": "true",
@@ -63,7 +82,7 @@ def run_in_actions(
         cwd=cwd,
         env=environment,
         stdout=stdout,
-        stderr=subprocess.STDOUT if stdout == subprocess.PIPE else subprocess.PIPE,
+        stderr=subprocess.STDOUT if merged else subprocess.PIPE,
         text=True,
         timeout=120,
     )
@@ -85,6 +104,15 @@ def hostile_repo(git_repo: GitRepo) -> GitRepo:
     return git_repo
 
 
+def windows_and_commands(stream: str) -> tuple[list[str], list[str]]:
+    """The `::stop-commands::`/resume lines of `stream`, and mlci's own commands in it."""
+    lines = stream.splitlines()
+    stops = [line for line in lines if line.startswith("::stop-commands::")]
+    resumes = ["::" + stop.removeprefix("::stop-commands::") + "::" for stop in stops]
+    window = [line for line in lines if line in stops or line in resumes]
+    return window, [line for line in lines if OWN.match(line)]
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -101,18 +129,55 @@ def test_metric_names_never_become_workflow_commands(
     hostile_repo: GitRepo, args: tuple[str, ...]
 ) -> None:
     done = run_in_actions(*args, cwd=hostile_repo.path)
-    assert done.returncode in (0, 1, 2), done.stdout
-    assert "Traceback" not in done.stdout
-    commands = runner_commands(done.stdout)
-    # only mlci's own annotations (check), each property escaped: no raw `:` `,` or newline
-    own = re.compile(
-        r"::(error|warning|notice)( (file|line|title)=[^:,\n]*(,(file|line|title)=[^:,\n]*)*)?::"
-    )
-    assert all(own.match(line) for line in commands), commands
+    assert done.returncode in (0, 1, 2), done.stderr
+    assert "Traceback" not in done.stderr
+    # each stream on its own, no window credited: only mlci's own annotations are commands
+    assert runner_commands(done.stdout, windows=False) == []
+    commands = runner_commands(done.stderr, windows=False)
+    assert all(OWN.match(line) for line in commands), commands
     assert (args[0] == "check") == bool(commands)
-    assert TOKEN not in done.stdout
+    # the window and mlci's commands are on stderr, in order: paused around the annotations
+    assert done.stderr.startswith("::stop-commands::")
+    assert runner_commands(done.stderr) == commands
+    assert "stop-commands" not in done.stdout
+    assert TOKEN not in done.stdout + done.stderr
     if args[0] == "check":
         assert any("acc%1B[31mred" in line for line in commands), commands
+
+
+@pytest.mark.parametrize("args", [("diff",), ("check",), ("check", "--format", "json")])
+def test_stderr_joined_to_stdout_gets_no_window_and_stays_inert(
+    hostile_repo: GitRepo, args: tuple[str, ...]
+) -> None:
+    done = run_in_actions(*args, cwd=hostile_repo.path, merged=True)
+    assert done.returncode in (0, 1, 2), done.stdout
+    assert "stop-commands" not in done.stdout
+    commands = runner_commands(done.stdout, windows=False)
+    assert all(OWN.match(line) for line in commands), commands
+    assert (args[0] == "check") == bool(commands)
+
+
+def test_a_log_saved_with_tee_is_clean_and_inert(hostile_repo: GitRepo, tmp_path: Path) -> None:
+    """`mlci check | tee log`: the runner reads tee's stdout and mlci's stderr; the log holds
+    the report, no window and no commands, and no line of it is one wherever it is printed."""
+    log = tmp_path / "log"
+    done = subprocess.run(
+        f"{sys.executable} -m mlci check | tee {log}",
+        shell=True, executable="/bin/bash", cwd=hostile_repo.path, capture_output=True,
+        text=True, timeout=120,
+        env={**os.environ, "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": REPO},
+    )  # fmt: skip
+    saved = log.read_text()
+    assert saved == done.stdout
+    assert saved.startswith("mlci report: ERROR: gates 2 failed")
+    assert "x\\n::error title=INJECTED::pwned" in saved  # the name, on one line, escaped
+    assert "##\u200b[warning]INJECTED" in saved
+    assert "stop-commands" not in saved
+    assert runner_commands(saved, windows=False) == []
+    window, commands = windows_and_commands(done.stderr)
+    assert len(window) == 4  # opened, paused for the annotations, reopened, closed
+    assert commands
+    assert runner_commands(done.stderr) == commands
 
 
 def test_a_hostile_config_key_is_fenced_off_before_the_config_is_read(
@@ -121,9 +186,9 @@ def test_a_hostile_config_key_is_fenced_off_before_the_config_is_read(
     git_repo.write("mlci.yaml", "metrics:\n  files: [m.json]\n'##[warning]INJECTED': 1\n")
     done = run_in_actions("check", cwd=git_repo.path)
     assert done.returncode == 2
-    assert "##[warning]INJECTED" in done.stdout  # said, as text
-    assert runner_commands(done.stdout) == []
-    assert done.stdout.startswith("::stop-commands::")
+    assert "'##\u200b[warning]INJECTED'" in done.stderr  # said, as text
+    assert runner_commands(done.stderr, windows=False) == []
+    assert done.stderr.startswith("::stop-commands::")
 
 
 @pytest.mark.parametrize(
@@ -131,19 +196,20 @@ def test_a_hostile_config_key_is_fenced_off_before_the_config_is_read(
     [
         ("validate", "##[error]INJECTED.csv", "--schema", "s.yaml"),
         ("validate", "x\n::error::INJECTED.csv", "--schema", "s.yaml"),
+        ("validate", "x\r  ::error::INJECTED.csv", "--schema", "s.yaml"),
         ("diff", "--targets", "##[error]INJECTED.json"),
         ("schema", "infer", "::error::INJECTED.csv"),
         ("comment", "--body-file", "##[error]INJECTED.md"),
     ],
 )
-def test_hostile_file_names_in_errors_are_fenced_off(
-    git_repo: GitRepo, args: tuple[str, ...]
-) -> None:
+def test_hostile_file_names_in_errors_are_inert(git_repo: GitRepo, args: tuple[str, ...]) -> None:
     git_repo.commit("empty")
-    done = run_in_actions(*args, cwd=git_repo.path)
-    assert done.returncode == (0 if args[0] == "diff" else 2), done.stdout
-    assert "Traceback" not in done.stdout
-    assert runner_commands(done.stdout) == []
+    for merged in (False, True):
+        done = run_in_actions(*args, cwd=git_repo.path, merged=merged)
+        assert done.returncode == (0 if args[0] == "diff" else 2), done.stdout
+        assert "Traceback" not in done.stdout + (done.stderr or "")
+        assert runner_commands(done.stdout, windows=False) == []
+        assert runner_commands(done.stderr or "", windows=False) == []
 
 
 def test_stdout_to_a_file_gets_no_window_and_stderr_is_fenced(
@@ -154,28 +220,52 @@ def test_stdout_to_a_file_gets_no_window_and_stderr_is_fenced(
         done = run_in_actions("diff", "--json", cwd=hostile_repo.path, stdout=handle.fileno())
     assert done.returncode == 0
     assert INJECTED in json.loads(out.read_text())["metrics.json"]
+    assert "stop-commands" not in out.read_text()
     assert done.stderr.startswith("::stop-commands::")
     assert runner_commands(done.stderr) == []
 
 
 @pytest.mark.parametrize("args", [("diff", "--json"), ("check", "--format", "json")])
 def test_json_on_a_pipe_stays_json_and_inert(hostile_repo: GitRepo, args: tuple[str, ...]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mlci", *args],
-        cwd=hostile_repo.path,
-        env={**os.environ, "GITHUB_ACTIONS": "true"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_in_actions(*args, cwd=hostile_repo.path)
     assert done.returncode in (0, 2), done.stderr  # 2: a gate on a metric that is not there
-    own = [line for line in done.stdout.splitlines() if line.startswith("::error ")]
-    data = json.loads("\n".join(line for line in done.stdout.splitlines() if line not in own))
+    data = json.loads(done.stdout)  # nothing but the JSON: no window, no annotation
     assert "##[warning]INJECTED" in json.dumps(data, ensure_ascii=False)  # the same data
-    assert not any("##[" in line for line in done.stdout.splitlines() if line not in own)
-    assert runner_commands(done.stdout) == own  # a `##[` in an annotation's message is data
+    assert "##[" not in done.stdout
+    assert runner_commands(done.stdout, windows=False) == []
     assert done.stderr.startswith("::stop-commands::")
-    assert runner_commands(done.stderr) == []
+    assert all(OWN.match(line) for line in runner_commands(done.stderr, windows=False))
+
+
+@pytest.mark.parametrize("json_mode", [False, True])
+def test_inert_stream_finds_commands_split_across_writes(json_mode: bool) -> None:
+    """Every way to cut hostile text into two writes leaves the same inert output."""
+    from mlci.github.actions import InertStream
+
+    text = "a\n::error::x\n  ::warning::y ##[notice]z\r::debug::w\n##[group]v\n"
+    if json_mode:
+        text = json.dumps({"k": "##[warning]v", "l": "x ##[error]"}, indent=2) + "\n"
+    whole = io.StringIO()
+    InertStream(whole, json=json_mode).write(text)
+    assert runner_commands(whole.getvalue(), windows=False) == []
+    if json_mode:
+        assert json.loads(whole.getvalue()) == json.loads(text)
+    for cut in range(1, len(text)):
+        for second_cut in (cut, min(cut + 1, len(text))):
+            parts = io.StringIO()
+            stream = InertStream(parts, json=json_mode)
+            for piece in (text[:cut], text[cut:second_cut], text[second_cut:]):
+                stream.write(piece)
+            assert parts.getvalue() == whole.getvalue(), (cut, second_cut)
+
+
+def test_inert_text_leaves_ordinary_text_alone() -> None:
+    from mlci.github.actions import InertStream
+
+    text = "mlci report: PASSED\nurl: https://x.test/a::b\n# title [x]\nC++ std::vector\n"
+    out = io.StringIO()
+    InertStream(out).write(text)
+    assert out.getvalue() == text
 
 
 def test_annotation_text_keeps_control_characters_visible() -> None:
