@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from mlci import __version__
 from mlci.errors import GitHubError
@@ -132,6 +132,8 @@ class GitHubClient:
         self._clock = clock
         self.waits: list[Wait] = []
         """Every pause so far, for the caller to report."""
+        self.moved: dict[str, str] = {}
+        """Paths GitHub said moved for good (301, 308): old prefix -> new prefix."""
 
     # --- endpoints ------------------------------------------------------------------------
 
@@ -248,6 +250,7 @@ class GitHubClient:
     ) -> requests.Response:
         """One try, following redirects as GitHub asks: any for GET, and with the method and
         body kept for 307/308; never to another origin, which would get the token."""
+        url = self._moved_url(url)
         for _hop in range(self.policy.redirects + 1):
             response = self.session.request(
                 method,
@@ -274,8 +277,43 @@ class GitHubClient:
                     hint="check GITHUB_API_URL or --api-url, and --repo OWNER/NAME",
                 )
             response.close()
+            if response.status_code in (301, 308):
+                self._remember_move(url, target)
             url, params = target, None  # the Location carries its own query
         return response
+
+    def _remember_move(self, old: str, new: str) -> None:
+        """A permanent redirect: later calls under the same path go to the new one directly,
+        as GitHub's REST guide asks ("use this URL for future requests"). A renamed repository
+        sends `/repos/OWNER/OLD/issues/7/comments` to `/repositories/ID/issues/7/comments`: what
+        the two paths end with alike is the resource, what comes before it moved."""
+        old_parts = urlsplit(old).path.rstrip("/").split("/")
+        new_parts = urlsplit(new).path.rstrip("/").split("/")
+        same = 0
+        while (
+            same < min(len(old_parts), len(new_parts)) - 1
+            and old_parts[-1 - same] == new_parts[-1 - same]
+        ):
+            same += 1
+        before = "/".join(old_parts[: len(old_parts) - same])
+        after = "/".join(new_parts[: len(new_parts) - same])
+        if before and before != after:
+            self.moved[before] = after
+
+    def _moved_url(self, url: str) -> str:
+        """`url` with what moved for good replaced (same origin only: the token stays)."""
+        if not self.moved or not self._same_origin(url):
+            return url
+        parts = urlsplit(url)
+        path = parts.path
+        for _hop in range(self.policy.redirects):
+            old = next(
+                (old for old in self.moved if path == old or path.startswith(old + "/")), None
+            )
+            if old is None:
+                break
+            path = self.moved[old] + path[len(old) :]
+        return urlunsplit(parts._replace(path=path))
 
     def _same_origin(self, url: str) -> bool:
         ours, theirs = urlsplit(self.api_url), urlsplit(url)

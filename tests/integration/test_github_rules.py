@@ -140,27 +140,55 @@ def test_a_permission_403_is_still_a_permission_problem(github: FakeGitHub, cloc
 # --- redirects ---------------------------------------------------------------------------------
 
 
-def test_renamed_repository_301_for_reads_307_for_writes(github: FakeGitHub, clock: Clock) -> None:
+def test_a_301_is_remembered_for_the_rest_of_the_run(github: FakeGitHub, clock: Clock) -> None:
+    """A renamed repository: GitHub answers 301 with the new URL, and its REST guide says to use
+    that URL for later requests. Every later call goes there directly, writes included."""
     old = "/repos/octo/old/"
     github.fail(
         "GET",
         path=old,
         status=301,
-        times=9,
+        times=99,
         headers={"Location": f"{github.url}{LIST}?per_page=100"},
     )
-    github.fail("POST", path=old, status=307, times=9, headers={"Location": f"{github.url}{LIST}"})
+    github.fail(None, path=old, status=404, times=99)  # the old name answers nothing else
     client = client_for(github, clock)
-    posted = post_sticky_comment(client, "octo/old", 7, "moved", "default")
-    assert posted.action == "created"
-    assert mlci_comments(github)[0]["body"] == "<!-- mlci:report id=default -->\nmoved"
-    assert github.calls()[:4] == [
+    assert post_sticky_comment(client, "octo/old", 7, "moved", "default").action == "created"
+    assert post_sticky_comment(client, "octo/old", 7, "again", "default").action == "updated"
+    (comment,) = mlci_comments(github)
+    assert comment["body"] == "<!-- mlci:report id=default -->\nagain"
+    calls = github.calls()
+    assert calls[:3] == [
         ("GET", "/repos/octo/old/issues/7/comments?per_page=100"),
         ("GET", f"{LIST}?per_page=100"),
-        ("POST", "/repos/octo/old/issues/7/comments"),
-        ("POST", LIST),  # the method and the body kept
+        ("POST", LIST),  # not to the old name first
     ]
+    assert [call for call in calls if call[1].startswith(old)] == calls[:1]
+    assert ("PATCH", f"/repos/{REPO}/issues/comments/{comment['id']}") in calls
     assert {request.authorization for request in github.requests} == {f"Bearer {TOKEN}"}
+
+
+def test_a_temporary_redirect_is_not_remembered(github: FakeGitHub, clock: Clock) -> None:
+    old = "/repos/octo/old/"
+    github.fail("GET", path=old, status=302, headers={"Location": f"{github.url}{LIST}"})
+    client = client_for(github, clock)
+    with pytest.raises(GitHubApiError):  # the old name is asked again, and is not found
+        post_sticky_comment(client, "octo/old", 7, "x", "default")
+    assert github.calls()[:3] == [
+        ("GET", "/repos/octo/old/issues/7/comments?per_page=100"),
+        ("GET", LIST),
+        ("POST", "/repos/octo/old/issues/7/comments"),
+    ]
+
+
+def test_307_on_a_write_keeps_the_method_and_body(github: FakeGitHub, clock: Clock) -> None:
+    github.fail("POST", status=307, headers={"Location": f"{github.url}{LIST}?again=1"})
+    post(client_for(github, clock))
+    posts = [request for request in github.requests if request.method == "POST"]
+    assert [(request.path, request.body) for request in posts] == [
+        (LIST, {"body": "<!-- mlci:report id=default -->\nbody"}),
+        (f"{LIST}?again=1", {"body": "<!-- mlci:report id=default -->\nbody"}),
+    ]
 
 
 @pytest.mark.parametrize("status", [302, 303, 307, 308])
