@@ -10,6 +10,7 @@ written below Python's streams.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -17,7 +18,7 @@ import sys
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -86,6 +87,8 @@ class AnnotationCommands:
 
     commands: list[str]
     left_out: dict[str, int]
+    shown: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+    """Annotations written per level, the notice about the rest included."""
 
     @property
     def left_out_text(self) -> str | None:
@@ -98,28 +101,39 @@ class AnnotationCommands:
         return " and ".join(parts) if parts else None
 
 
+LEVELS: tuple[Level, ...] = ("error", "warning", "notice")
+
+
 def annotation_commands(
     annotations: Iterable[Annotation],
     per_level: int = ANNOTATIONS_PER_LEVEL,
     job_room: int = ANNOTATIONS_PER_JOB,
+    step_used: Mapping[str, int] | None = None,
 ) -> AnnotationCommands:
-    """The commands for at most `per_level` annotations of each level and `job_room` in all,
-    then one notice saying how many more there are and where they are (the notice counts
-    against the limits too, as the runner counts it)."""
-    shown: dict[str, int] = {"error": 0, "warning": 0, "notice": 0}
-    left_out: dict[str, int] = {"error": 0, "warning": 0, "notice": 0}
+    """The commands for at most `per_level` annotations of each level in the step (less what
+    `step_used` says mlci wrote in it already) and `job_room` in all, then one notice saying how
+    many more there are and where they are (the notice counts against the limits too, as the
+    runner counts it)."""
+    used = dict(step_used or {})
+    shown: dict[str, int] = dict.fromkeys(LEVELS, 0)
+    left_out: dict[str, int] = dict.fromkeys(LEVELS, 0)
     commands: list[str] = []
+
+    def room(level: str) -> int:
+        return per_level - used.get(level, 0) - shown[level]
+
     for annotation in annotations:
         # one place of the notices and of the job is kept for the notice about the rest
-        level_room = per_level - shown[annotation.level] - (annotation.level == "notice")
+        level_room = room(annotation.level) - (annotation.level == "notice")
         if level_room > 0 and len(commands) < job_room - 1:
             shown[annotation.level] += 1
             commands.append(annotation.command())
         else:
             left_out[annotation.level] += 1
-    done = AnnotationCommands(commands, left_out)
+    done = AnnotationCommands(commands, left_out, shown)
     hidden = done.left_out_text
-    if hidden and job_room > 0:
+    if hidden and job_room > len(commands) and room("notice") > 0:
+        shown["notice"] += 1
         commands.append(
             Annotation(
                 "notice",
@@ -131,24 +145,57 @@ def annotation_commands(
     return done
 
 
-def annotations_written(env: Mapping[str, str]) -> int:
-    """How many annotations mlci already wrote in this job (0 outside Actions)."""
+@dataclass
+class AnnotationsWritten:
+    """The annotations mlci wrote so far in this job, in all and per step — what mlci can know
+    of GitHub's limits. Other tools' annotations count against the same limits, and mlci cannot
+    see them: a job whose earlier steps wrote annotations may show fewer of mlci's."""
+
+    job: int = 0
+    steps: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def in_step(self, step: str) -> dict[str, int]:
+        return dict(self.steps.get(step, {}))
+
+
+def annotations_written(env: Mapping[str, str]) -> AnnotationsWritten:
+    """What mlci wrote in this job so far (nothing outside Actions). The file is a count only:
+    unreadable, it is taken as empty (at worst GitHub does not show some annotations)."""
     path = _count_file(env)
     if path is None:
-        return 0
+        return AnnotationsWritten()
     try:
-        return max(int(path.read_text(encoding="ascii").strip() or 0), 0)
-    except (OSError, ValueError):
-        return 0
+        data = json.loads(path.read_text(encoding="utf-8"))
+        steps = {
+            str(step): {str(level): max(int(counts.get(level, 0)), 0) for level in LEVELS}
+            for step, counts in dict(data.get("steps", {})).items()
+        }
+        return AnnotationsWritten(job=max(int(data.get("job", 0)), 0), steps=steps)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return AnnotationsWritten()
 
 
-def record_annotations(env: Mapping[str, str], count: int) -> None:
+def record_annotations(env: Mapping[str, str], shown: Mapping[str, int]) -> None:
     path = _count_file(env)
-    if path is None or count <= 0:
+    if path is None or not any(shown.values()):
         return
-    # Only a count: at worst GitHub does not show some annotations.
+    written = annotations_written(env)
+    step = written.steps.setdefault(_step(env), dict.fromkeys(LEVELS, 0))
+    for level, count in shown.items():
+        step[level] = step.get(level, 0) + count
+    written.job += sum(shown.values())
     with suppress(OSError):
-        path.write_text(f"{annotations_written(env) + count}\n", encoding="ascii")
+        path.write_text(json.dumps({"job": written.job, "steps": written.steps}), encoding="utf-8")
+
+
+def step_annotations_used(env: Mapping[str, str], written: AnnotationsWritten) -> dict[str, int]:
+    return written.in_step(_step(env))
+
+
+def _step(env: Mapping[str, str]) -> str:
+    """The step this runs in: GITHUB_ACTION is the step's id, or `__run`, `__run_2`, ... for
+    steps without one, unique within a job."""
+    return env.get("GITHUB_ACTION", "")
 
 
 def _count_file(env: Mapping[str, str]) -> Path | None:

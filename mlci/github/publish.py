@@ -13,10 +13,12 @@ from mlci.errors import MlciError
 from mlci.github.actions import (
     ANNOTATIONS_PER_JOB,
     ANNOTATIONS_PER_LEVEL,
+    AnnotationsWritten,
     annotation_commands,
     annotations_written,
     append_step_summary,
     record_annotations,
+    step_annotations_used,
     summary_room,
     write_outputs,
 )
@@ -177,20 +179,15 @@ def _actions_files(
     from mlci.github.annotations import report_annotations
     from mlci.report.markdown import render_fitted
 
+    written = annotations_written(env)
     annotations = annotation_commands(
         report_annotations(report, config_path=request.config_path, workspace=request.workspace),
-        job_room=ANNOTATIONS_PER_JOB - annotations_written(env),
+        job_room=ANNOTATIONS_PER_JOB - written.job,
+        step_used=step_annotations_used(env, written),
     )
     done.log.extend(annotations.commands)
-    record_annotations(env, len(annotations.commands))
-    left_out = annotations.left_out_text
-    note = (
-        f"\n> [!NOTE]\n> {left_out} of this report are not shown as annotations: GitHub shows "
-        f"at most {ANNOTATIONS_PER_LEVEL} of each type per step and {ANNOTATIONS_PER_JOB} per "
-        "job. All of them are in this report.\n"
-        if left_out
-        else ""
-    )
+    record_annotations(env, annotations.shown)
+    note = _left_out_note(annotations.left_out_text, written)
     summary = env.get("GITHUB_STEP_SUMMARY")
     try:
         if summary:
@@ -212,6 +209,19 @@ def _actions_files(
             write_outputs(Path(outputs), step_outputs(report, request, done))
         except MlciError as error:
             done.messages.append(f"mlci: warning: {error}")
+
+
+def _left_out_note(left_out: str | None, written: AnnotationsWritten) -> str:
+    """The job summary's note on the annotations left out; mlci knows only its own."""
+    if not left_out:
+        return ""
+    earlier = f" (mlci's earlier commands in this job wrote {written.job})" if written.job else ""
+    return (
+        f"\n> [!NOTE]\n> {left_out} of this report are not shown as annotations: GitHub shows "
+        f"at most {ANNOTATIONS_PER_LEVEL} of each type per step and {ANNOTATIONS_PER_JOB} per "
+        f"job{earlier}. Other tools' annotations count too, and mlci cannot see them: GitHub may "
+        "show fewer. All of them are in this report.\n"
+    )
 
 
 def step_outputs(report: Report, request: PublishRequest, done: Publication) -> dict[str, str]:

@@ -540,3 +540,41 @@ def test_a_forged_pushes_block_is_ignored(
     assert "<img" not in posted
     assert "This pull request's pushes" not in posted
     assert [push.commit for push in read_pushes(posted)] == ["e" * 40]
+
+
+def test_annotations_count_across_commands_of_a_step_and_of_the_job(
+    mlci: Invoker,
+    ml_repo: GitRepo,
+    actions: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GitHub shows 10 annotations of each type per step and 50 per job: mlci counts what it
+    wrote in earlier commands of the step and of the job (it cannot see other tools'), and the
+    job summary says how many it left out."""
+    gates = "".join(f"  - metric: m{i}\n    min: 1\n" for i in range(8))
+    ml_repo.write("mlci.yaml", f"metrics:\n  files: [metrics.json]\ngates:\n{gates}")
+    ml_repo.write("metrics.json", json.dumps({f"m{i}": 0.5 for i in range(8)}))
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    monkeypatch.setenv("RUNNER_TEMP", str(temp))
+
+    def errors_written(step: str) -> int:
+        monkeypatch.setenv("GITHUB_ACTION", step)
+        result = mlci("check", cwd=ml_repo.path)
+        assert result.exit_code == 1, result.stderr
+        return result.stdout.count("::error ")
+
+    assert errors_written("__run") == 8
+    summary = actions["summary"]
+    assert "not shown as annotations" not in (summary.read_text() if summary.exists() else "")
+    assert errors_written("__run") == 2  # the same step: 10 errors in all
+    assert (
+        "> 6 errors of this report are not shown as annotations: GitHub shows at most 10 of "
+        "each type per step and 50 per job (mlci's earlier commands in this job wrote 8). Other "
+        "tools' annotations count too, and mlci cannot see them: GitHub may show fewer."
+    ) in summary.read_text()
+    for step in ("__run_2", "__run_3", "__run_4", "__run_5"):  # 8 + 2 + a notice + 4 x 8 = 43
+        assert errors_written(step) == 8
+    assert errors_written("__run_6") == 6  # and a notice saying the rest: 50 in the job
+    assert errors_written("__run_7") == 0
