@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from mlci.checks.direction import Direction, infer_direction
 from mlci.config_file import DEFAULT_REMOTE, ConfigFile
+from mlci.errors import GitError
 from mlci.pipeline.baseline import Baseline, BaselinePredictions, choose_baseline
 from mlci.sources.git import BaseRevision, Git, default_base
 from mlci.sources.github_event import ActionsEnvironment
@@ -107,6 +108,22 @@ class CheckContext:
                 rev=self.base_override or (baseline.rev if baseline else None),
             )
         return self._base
+
+    def require_named_revisions(self) -> None:
+        """Every revision the user named (`--base`, `mlci diff A B`, `baseline.rev`) exists:
+        a GitError naming it otherwise, whether or not a rule of this run needs the base (a
+        `min` gate passing against a typo would hide the typo)."""
+        for rev in (self.base_override, self.head_override):
+            if rev is not None:
+                self.git.resolve(rev)
+        baseline = self._settings.baseline if self._settings else None
+        if self.base_override is None and baseline is not None and baseline.rev:
+            try:
+                self.git.resolve(baseline.rev)
+            except GitError as error:
+                raise GitError(
+                    f"baseline.rev: {error.message}", hint=error.hint, path=self.config.path
+                ) from None
 
     def head_metrics(self, kind: Kind = "metrics") -> MetricSet:
         key = ("head", kind)

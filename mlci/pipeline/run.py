@@ -105,12 +105,20 @@ def run_check(context: CheckContext, parts: Sequence[str] | None = None) -> Repo
         context.only_datasets = frozenset(
             part.split(":", 1)[1] for part in held if part.startswith("datasets:")
         )
+    try:
+        context.require_named_revisions()
+    except MlciError as error:
+        report.problems.append(
+            Problem(check="base", message=str(error), path=error.path, line=error.line)
+        )
     for name in STEPS:
         if name not in steps and name not in needed:
             continue
         try:
             STEPS[name](context, report)
         except MlciError as error:
+            if any(problem.message == str(error) for problem in report.problems):
+                continue  # said once (a missing named revision, met again by each step)
             report.problems.append(
                 Problem(check=name, message=str(error), path=error.path, line=error.line)
             )

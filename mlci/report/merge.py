@@ -60,7 +60,9 @@ def merge_reports(reports: Sequence[NamedReport]) -> Report:
         merged.gates += report.gates
         merged.datasets += report.datasets
         merged.data_changes += report.data_changes
-        merged.problems += [p for p in report.problems if p.check != MERGE_CHECK]
+        merged.problems += [  # one said by several parts (a missing --base) is said once
+            p for p in report.problems if p.check != MERGE_CHECK and p not in merged.problems
+        ]
         merged.projects += report.projects
     index = {part: at for at, part in enumerate(every or [])}
     merged.datasets.sort(key=lambda d: index.get(f"datasets:{d.name}", len(index)))

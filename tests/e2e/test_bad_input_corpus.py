@@ -259,9 +259,38 @@ CASES = [
     Case(
         "base-with-a-space",
         ("gate", "--base", "HEAD main"),
-        "'HEAD main' does not exist",
-        code=1,
+        "git revision 'HEAD main' does not exist",
         files={**METRICS, "mlci.yaml": GATE.format(rule="max_drop: 0.1")},
+    ),
+    *(
+        Case(
+            f"named-revision-missing-{name}",
+            args,
+            "git revision 'BADREV' does not exist",
+            files={**METRICS, "mlci.yaml": GATE.format(rule="min: 0.5")},
+        )
+        for name, args in [
+            ("gate-base", ("gate", "--base", "BADREV")),  # a min rule needs no base
+            ("check-base", ("check", "--base", "BADREV")),
+            ("diff-base", ("diff", "BADREV")),
+            ("diff-head", ("diff", "HEAD", "BADREV")),
+        ]
+    ),
+    Case(
+        "named-revision-missing-baseline-rev",
+        ("gate",),
+        "mlci.yaml: baseline.rev: git revision 'BADREV' does not exist",
+        files={
+            **METRICS,
+            "mlci.yaml": GATE.format(rule="min: 0.5") + "baseline:\n  rev: BADREV\n",
+        },
+    ),
+    Case(
+        "named-revision-missing-check-datasets-only",
+        ("check", "--base", "BADREV"),
+        "git revision 'BADREV' does not exist",
+        needs="pandera",
+        files={**DATA, "mlci.yaml": "datasets:\n  - path: d.csv\n    schema: s.yaml\n"},
     ),
     Case(
         "schema-diff-revision-with-a-space",
