@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -572,7 +573,8 @@ def _attach_schema(root: Path, dataset: FoundDataset, taken: set[str]) -> None:
 
 
 def _walk(root: Path) -> list[str]:
-    """Files under `root` (relative, sorted), skipping hidden and tooling directories."""
+    """Regular files under `root` (relative, sorted), skipping hidden and tooling directories,
+    and what is no file to read (a symlink loop or to nowhere, a device such as /dev/zero)."""
     found: list[str] = []
     for directory, subdirs, files in os.walk(root):
         subdirs[:] = sorted(
@@ -580,8 +582,19 @@ def _walk(root: Path) -> list[str]:
         )
         relative = Path(directory).relative_to(root).as_posix()
         prefix = "" if relative == "." else f"{relative}/"
-        found.extend(f"{prefix}{name}" for name in sorted(files) if not name.startswith("."))
+        found.extend(
+            f"{prefix}{name}"
+            for name in sorted(files)
+            if not name.startswith(".") and _regular_file(os.path.join(directory, name))
+        )
     return found
+
+
+def _regular_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _data_suffix(path: str) -> bool:

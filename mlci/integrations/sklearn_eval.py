@@ -358,8 +358,8 @@ def write_predictions(predictions: Any, path: Path) -> None:
         raise InputFileError(
             "unknown predictions format", path=path, hint="name it .parquet or .csv"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         if suffix in (".parquet", ".pq"):
             frame = predictions.copy()
             frame.columns = [str(column) for column in frame.columns]

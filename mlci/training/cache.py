@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,10 @@ class OutputsCache:
 
     def store(self, record: TrainRecord, root: Path) -> Path:
         """Copy the outputs under root into a new entry; a missing output is an error."""
+        with self._io("store the outputs in"):
+            return self._store(record, root)
+
+    def _store(self, record: TrainRecord, root: Path) -> Path:
         final = self.entry(record.inputs_hash)
         staging = self.directory / f".staging-{record.inputs_hash}-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
@@ -89,6 +95,10 @@ class OutputsCache:
 
     def restore(self, record: TrainRecord, root: Path) -> None:
         """Put the cached outputs back in place of whatever is there."""
+        with self._io("restore the outputs from"):
+            self._restore(record, root)
+
+    def _restore(self, record: TrainRecord, root: Path) -> None:
         for output in record.outputs:
             source = self.entry(record.inputs_hash) / "outputs" / output
             target = root / output
@@ -104,9 +114,23 @@ class OutputsCache:
 
     def write_last_run(self, record: TrainRecord, *, skipped: bool) -> None:
         """What the latest `mlci train` did, for `mlci check` to report."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        data = {**asdict(record), "skipped": skipped}
-        (self.directory / LAST_RUN).write_text(json.dumps(data, indent=2) + "\n")
+        with self._io("write to"):
+            self.directory.mkdir(parents=True, exist_ok=True)
+            data = {**asdict(record), "skipped": skipped}
+            (self.directory / LAST_RUN).write_text(json.dumps(data, indent=2) + "\n")
+
+    @contextmanager
+    def _io(self, what: str) -> Iterator[None]:
+        """A cache directory that cannot be written (read-only, under a file, on a full disk)
+        is said, naming it; never a traceback."""
+        try:
+            yield
+        except OSError as error:
+            raise InputFileError(
+                f"cannot {what} the train cache: {error.strerror or error}",
+                path=self.directory,
+                hint="set `train.cache_dir` in mlci.yaml to a writable directory",
+            ) from None
 
     def last_run(self) -> tuple[TrainRecord, bool] | None:
         try:

@@ -88,6 +88,14 @@ def symlink(name: str, target: str) -> Callable[[Path], None]:
     return make
 
 
+def symlinks(*pairs: tuple[str, str]) -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        for name, target in pairs:
+            symlink(name, target)(root)
+
+    return make
+
+
 METRICS = {"m.json": '{"accuracy": 0.9}'}
 DATA = {"d.csv": "a\n1\n2\n", "s.yaml": SCHEMA}
 
@@ -354,6 +362,34 @@ CASES = [
         },
     ),
     Case(
+        "init-with-a-symlink-loop-and-a-device",
+        ("init", "--no-workflow"),
+        "wrote mlci.yaml",
+        code=0,
+        files={"data/d.csv": "a\n1\n"},
+        setup=symlinks(("data/loop.csv", "loop.csv"), ("data/zero.csv", "/dev/zero")),
+    ),
+    Case(
+        "train-cache-dir-not-writable",
+        ("train",),
+        "/proc/x: cannot store the outputs in the train cache",
+        files={
+            **METRICS,
+            "mlci.yaml": "train:\n  command: echo x > o.txt\n  inputs: [m.json]\n"
+            "  outputs: [o.txt]\n  cache_dir: /proc/x\n",
+        },
+    ),
+    Case(
+        "template-the-sandbox-refuses",
+        ("check", "-o", "r.md"),
+        "t.md.j2: report template failed: SecurityError",
+        files={
+            **METRICS,
+            "t.md.j2": "{{ report.__class__.__init__.__globals__ }}",
+            "mlci.yaml": "metrics:\n  files: [m.json]\nreport:\n  template: t.md.j2\n",
+        },
+    ),
+    Case(
         "mlflow-uri-unsupported-scheme",
         ("diff",),
         "gopher://",
@@ -569,6 +605,20 @@ CASES += [
         files={"e.csv": "x,y\n1,0\n2,1\n"},
     ),
     Case(
+        "evaluate-predictions-under-a-file",
+        (*EVALUATE, "--predictions", "e.csv/p.csv"),
+        "e.csv/p.csv: cannot write predictions",
+        needs="sklearn",
+        setup=model("classifier"),
+        files={"e.csv": "x,y\n1,0\n2,1\n"},
+    ),
+    Case(
+        "evaluate-predictions-in-a-missing-directory",
+        ("evaluate", "--predictions", "nowhere/p.csv", "--target", "target"),
+        "nowhere/p.csv: predictions file not found",
+        needs="pandas",
+    ),
+    Case(
         "evaluate-a-class-the-model-never-saw",
         EVALUATE,
         "e.csv: column 'y' has 1 class(es) the model never saw: 2 (it knows 0, 1)",
@@ -630,6 +680,7 @@ def test_bad_input_is_one_line_and_exit_2(case: Case, git_repo: GitRepo) -> None
         pytest.importorskip(case.needs)
     for name, content in case.files.items():
         path = git_repo.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     git_repo.commit("base")
     for name, content in case.head.items():
@@ -653,6 +704,10 @@ def test_bad_input_is_one_line_and_exit_2(case: Case, git_repo: GitRepo) -> None
     errors = [
         line for line in done.stderr.splitlines() if line.startswith(("mlci: error", "Error"))
     ]
+    if case.code == 0:  # the hostile part is passed over, saying nothing
+        assert errors == [], done.stderr
+        assert case.says in done.stdout + done.stderr
+        return
     assert len(errors) == 1, done.stderr
     assert case.says in errors[0], errors[0]
 
@@ -738,6 +793,41 @@ def test_ctrl_c_during_a_long_chunked_validation_is_130_and_writes_no_file(
     )
     assert code == 130
     assert not out.exists()
+
+
+def test_ctrl_c_during_check_is_130_and_writes_no_report(big_data: Path, tmp_path: Path) -> None:
+    """Not a report listing the interrupt as a data problem: no report at all."""
+    (tmp_path / "big.csv.gz").symlink_to(big_data / "big.csv.gz")
+    (tmp_path / "s.yaml").write_text(SCHEMA)
+    (tmp_path / "mlci.yaml").write_text("datasets:\n  - path: big.csv.gz\n    schema: s.yaml\n")
+    code = _interrupted(
+        ["check", "-o", "report.md"], tmp_path, ready=lambda pid: _reading(pid, "big.csv.gz")
+    )
+    assert code == 130
+    assert not (tmp_path / "report.md").exists()
+
+
+# --- GitHub answers ---------------------------------------------------------------------------
+
+
+def test_an_html_answer_to_mlci_comment_is_one_line(tmp_path: Path) -> None:
+    """A single sign-on proxy answering 200 with a page: exit 2 saying so, not exit 3."""
+    from fake_github import FakeGitHub
+
+    (tmp_path / "b.md").write_text("report")
+    with FakeGitHub(token="t0ken") as github:
+        github.add_pull("octo/repo", 7)
+        github.fail("GET", status=200, text="<html>Single sign-on</html>")
+        done = subprocess.run(
+            [sys.executable, "-m", "mlci", "comment", "--body-file", "b.md", "--repo",
+             "octo/repo", "--pr", "7"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+            env={**os.environ, "GITHUB_API_URL": github.url, "GITHUB_TOKEN": "t0ken"},
+        )  # fmt: skip
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1
+    assert "with 200 text/html, not JSON" in done.stderr
 
 
 # --- the process's own environment ------------------------------------------------------------
