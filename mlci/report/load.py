@@ -41,6 +41,10 @@ def read_report(path: Path) -> Report:
             column=error.colno,
             hint="write it with `mlci check --format json -o FILE`",
         ) from None
+    except RecursionError:
+        raise InputFileError("not a JSON report: nested too deeply to read", path=path) from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise InputFileError(f"not a JSON report: {error}", path=path) from None
     return report_from_dict(data, path)
 
 

@@ -362,6 +362,18 @@ CASES = [
         },
     ),
     Case(
+        "report-merge-nested-deep",
+        ("report", "merge", "r.json"),
+        "r.json: not a JSON report: nested too deeply",
+        files={"r.json": "[" * 100_000 + "]" * 100_000},
+    ),
+    Case(
+        "report-merge-integer-of-5000-digits",
+        ("report", "merge", "r.json"),
+        "r.json: not a JSON report: Exceeds the limit (4300 digits)",
+        files={"r.json": '{"schema_version": 1, "title": "x", "n": 1' + "0" * 5_000 + "}"},
+    ),
+    Case(
         "init-with-a-symlink-loop-and-a-device",
         ("init", "--no-workflow"),
         "wrote mlci.yaml",
