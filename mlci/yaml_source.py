@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,13 @@ def parse_yaml(
         raise error(f"{what} is not valid YAML: {exc}", path=path) from None
     except RecursionError:
         raise error(f"{what} is nested too deeply to read", path=path) from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
+        digits = re.search(r"\d{4300,}", text)
+        raise error(
+            f"{what} is not valid YAML: {str(exc).split('; use sys.')[0]}",
+            path=path,
+            line=text.count("\n", 0, digits.start()) + 1 if digits else None,
+        ) from None
     finally:
         loader.dispose()
     return doc

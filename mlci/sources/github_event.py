@@ -89,6 +89,11 @@ def read_event(path: Path) -> dict[str, Any]:
             line=exc.lineno,
             column=exc.colno,
         ) from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
+        raise InputFileError(
+            f"GitHub event payload is not valid JSON: {str(exc).split('; use sys.')[0]}",
+            path=path,
+        ) from None
     if not isinstance(data, dict):
         raise InputFileError("GitHub event payload is not a JSON object", path=path)
     return data

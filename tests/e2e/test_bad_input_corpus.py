@@ -362,6 +362,31 @@ CASES = [
         },
     ),
     Case(
+        "config-integer-of-5000-digits",
+        ("gate",),
+        "mlci.yaml:5: config file is not valid YAML: Exceeds the limit (4300 digits)",
+        files={**METRICS, "mlci.yaml": GATE.format(rule="min: 1" + "0" * 5_000)},
+    ),
+    Case(
+        "schema-integer-of-5000-digits",
+        ("validate", "d.csv", "--schema", "s.yaml"),
+        "s.yaml:8: schema file is not valid YAML: Exceeds the limit (4300 digits)",
+        needs="pandera",
+        files={
+            **DATA,
+            "s.yaml": SCHEMA.replace(
+                "    checks: null\n", "    checks:\n      ge: 1" + "0" * 5_000 + "\n", 1
+            ),
+        },
+    ),
+    Case(
+        "event-integer-of-5000-digits",
+        ("comment", "--body-file", "b.md", "--repo", "o/r"),
+        "event.json: GitHub event payload is not valid JSON: Exceeds the limit (4300 digits)",
+        files={"b.md": "hi", "event.json": '{"pull_request": {"number": 1' + "0" * 5_000 + "}}"},
+        env={"GITHUB_EVENT_PATH": "event.json", "GITHUB_TOKEN": "t"},
+    ),
+    Case(
         "report-merge-nested-deep",
         ("report", "merge", "r.json"),
         "r.json: not a JSON report: nested too deeply",
