@@ -187,6 +187,16 @@ class MlflowBaseline(_Section, frozen=True):
     """Experiment searched by `filter` (default: the configured `mlflow.experiment`)."""
 
 
+def _check_remote(remote: str, section: str) -> None:
+    """A git remote's name: it goes on git's command line, where `--upload-pack=CMD` from a pull
+    request's mlci.yaml would run CMD."""
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._/\-]{0,99}", remote) or ".." in remote:
+        raise ValueError(
+            f"{section} remote {remote!r} is not a git remote name (letters, digits, `._/-`, "
+            "not starting with `-`)"
+        )
+
+
 class Baseline(_Section, frozen=True):
     """What the head is compared against."""
 
@@ -207,6 +217,7 @@ class Baseline(_Section, frozen=True):
     """For `source: mlflow`: which run or model version is the baseline."""
 
     def __post_init__(self) -> None:
+        _check_remote(self.remote, "baseline")
         if self.source == "files" and not self.dir:
             raise ValueError("baseline `source: files` needs `dir:` (the snapshot directory)")
         if self.source == "mlflow" and self.mlflow is None:
@@ -241,6 +252,7 @@ class History(_Section, frozen=True):
             part in self.branch for part in ("..", "//", ".lock", "@{")
         ):
             raise ValueError(f"history branch {self.branch!r} is not a valid branch name")
+        _check_remote(self.remote, "history")
         if not 1 <= self.trend <= 100:
             raise ValueError("history trend must be between 1 and 100")
         if not 1 <= self.search <= 10_000:

@@ -361,6 +361,19 @@ CASES = [
             "mlci.yaml": "metrics:\n  files: [m.json]\nreport:\n  template: t.md.j2\n",
         },
     ),
+    *(
+        Case(
+            f"{section}-remote-is-a-git-option",
+            ("diff",),
+            f"{section} remote '--upload-pack=touch PWNED' is not a git remote name",
+            files={
+                **METRICS,
+                "mlci.yaml": f"metrics:\n  files: [m.json]\n{section}:\n"
+                "  remote: '--upload-pack=touch PWNED'\n",
+            },
+        )
+        for section in ("history", "baseline")
+    ),
     Case(
         "config-integer-of-5000-digits",
         ("gate",),
