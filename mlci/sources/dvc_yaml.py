@@ -8,7 +8,6 @@ than params files are kept (`tracked`), since `dvc params diff` shows them.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import posixpath
 import re
@@ -103,7 +102,6 @@ def _add_stage(
     if wdir_value:
         wdir = _join(directory, str(resolver.resolve(wdir_value, context, key="wdir")))
     if "vars" in definition:
-        _no_interpolation(definition["vars"], resolver.path)
         context = resolver.context(definition["vars"], wdir, base=context)
     # As DVC (EntryDefinition.resolve_stage): each field resolved with its name, wdir again
     # (so that its values are tracked), `vars` left out.
@@ -163,7 +161,7 @@ class _Context:
 
     def copy(self) -> _Context:
         return _Context(
-            copy.deepcopy(self.data),
+            dict(self.data),  # shallow: merging copies what it changes (_merge_into)
             dict(self.origins),
             {key: None if keys is None else list(keys) for key, keys in self.imports.items()},
         )
@@ -204,10 +202,11 @@ def _merge_into(
         key = str(key)
         name = f"{prefix}{key}"
         if isinstance(into.get(key), dict) and isinstance(value, dict):
+            into[key] = dict(into[key])  # contexts share mappings: copy before changing one
             _merge_into(into[key], origins, value, source, f"{name}.", path)
             continue
         if key in into:
-            raise InputFileError(f"dvc.yaml: `{name}` is defined twice in vars", path=path)
+            raise InputFileError(f"`{name}` is defined twice in vars", path=path)
         into[key] = value
         origins[name] = (source, name) if source is not None else None
 
@@ -223,6 +222,7 @@ class _Resolver:
 
     def context(self, vars_: Any, wdir: str, base: _Context | None) -> _Context:
         """The context of a dvc.yaml (base None: the default params.yaml first) or of a stage."""
+        _no_interpolation(vars_, self.path, self.where)
         if base is None:
             context = _Context()
             default = _join(wdir, DEFAULT_PARAMS)
@@ -307,7 +307,7 @@ class _Resolver:
                 with_key = False
             else:
                 raise InputFileError(
-                    f"dvc.yaml: `foreach` of stage {name!r} must be a list or a mapping, "
+                    f"`foreach` of stage {name!r} must be a list or a mapping, "
                     f"not {type(items).__name__}{self.where}",
                     path=self.path,
                 )
@@ -412,7 +412,7 @@ class _Resolver:
         plain = not isinstance(value, dict | list) or (isinstance(value, dict) and key == "cmd")
         if key is not None and not plain and "foreach" not in key:
             raise InputFileError(
-                f"dvc.yaml: cannot interpolate a {type(value).__name__} "
+                f"cannot interpolate a {type(value).__name__} "
                 f"(`${{{inner}}}` in `{key}`){self.where}",
                 path=self.path,
             )
@@ -434,17 +434,17 @@ def _child(origin: Origin | None, key: str) -> Origin | None:
     return None if origin is None else (origin[0], f"{origin[1]}.{key}")
 
 
-def _no_interpolation(vars_: Any, path: str) -> None:
+def _no_interpolation(vars_: Any, path: str, where: str) -> None:
     """DVC refuses `${...}` inside `vars:` ("interpolating is not allowed")."""
     if isinstance(vars_, str) and _INTERPOLATION.search(vars_):
-        raise InputFileError(f"dvc.yaml: `vars:` cannot interpolate ({vars_!r})", path=path)
+        raise InputFileError(f"`vars:` cannot interpolate ({vars_!r}){where}", path=path)
     if isinstance(vars_, list):
         for item in vars_:
-            _no_interpolation(item, path)
+            _no_interpolation(item, path, where)
     elif isinstance(vars_, dict):
         for name, item in vars_.items():
-            _no_interpolation(name, path)
-            _no_interpolation(item, path)
+            _no_interpolation(name, path, where)
+            _no_interpolation(item, path, where)
 
 
 def _to_str(value: Any, text: str, path: str) -> str:
@@ -455,7 +455,7 @@ def _to_str(value: Any, text: str, path: str) -> str:
     if isinstance(value, int | float | str) or value is None:
         return str(value)
     raise InputFileError(
-        f"dvc.yaml: cannot put a {type(value).__name__} inside the string {text!r}", path=path
+        f"cannot put a {type(value).__name__} inside the string {text!r}", path=path
     )
 
 
@@ -482,7 +482,7 @@ def _dict_arguments(value: dict[str, Any], path: str) -> str:
             for index, element in enumerate(item):
                 if isinstance(element, dict | list):
                     raise InputFileError(
-                        f"dvc.yaml: cannot interpolate the nested list in `{name}`", path=path
+                        f"cannot interpolate the nested list in `{name}`", path=path
                     )
                 shown = shlex.quote(element) if isinstance(element, str) else element
                 result += f"{shown} " if index > 0 else f"--{name} {shown} "

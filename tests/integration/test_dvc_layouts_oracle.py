@@ -447,3 +447,40 @@ def test_dvc_yaml_inside_a_stage_output(mlci: Invoker, git_repo: GitRepo) -> Non
     assert sorted(theirs) == ["other/metrics.json", "results/train/metrics.json"]
     theirs = same_as_dvc(mlci, git_repo.path, "metrics", "HEAD~1")
     assert theirs["results/train/metrics.json"]["loss"] == {"old": 0.5, "new": None}
+
+
+@pytest.mark.parametrize(
+    ("dvc_yaml", "message"),
+    [
+        (
+            "stages:\n  train:\n    cmd: echo\n    outs:\n    - ${train.layers}\n",
+            "dvc.yaml: cannot interpolate a list (`${train.layers}` in `outs`) at ",
+        ),
+        (
+            "vars:\n- ${name}.yaml\nstages:\n  train:\n    cmd: echo\n",
+            "dvc.yaml: `vars:` cannot interpolate ('${name}.yaml') at ",
+        ),
+        (
+            "stages:\n  train:\n    foreach: [a, b]\n    do:\n      cmd: echo ${key}\n",
+            "dvc.yaml: `${key}` is not defined at ",
+        ),
+    ],
+    ids=["list-in-outs", "interpolated-vars", "key-over-a-list"],
+)
+def test_what_dvc_cannot_load_is_one_line(
+    mlci: Invoker, git_repo: GitRepo, dvc_yaml: str, message: str
+) -> None:
+    dvc_init(git_repo)
+    git_repo.write("params.yaml", "name: run\ntrain:\n  layers: [16, 32]\n")
+    git_repo.write("dvc.yaml", dvc_yaml)
+    git_repo.commit("refused")
+    assert DVC is not None
+    refused = subprocess.run(
+        [DVC, "params", "diff", "HEAD~0", "--json"], cwd=git_repo.path, capture_output=True
+    )
+    # DVC prints {} and warns that it failed to load the revision; mlci refuses (exit 2).
+    assert b"failed to" in refused.stderr
+    result = mlci("diff", "--params", "HEAD", "--json", cwd=git_repo.path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"mlci: error: {message}")
+    assert result.stderr.count("\n") == 1
