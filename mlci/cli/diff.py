@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlci.cli.state import CliState, pass_state
+from mlci.cli.state import CliState, chosen_format, pass_state
 from mlci.config_file import DEFAULT_PRECISION, ConfigFile
 
 if TYPE_CHECKING:
@@ -67,12 +67,7 @@ def diff(
     from mlci.pipeline.context import CheckContext
     from mlci.sources.metrics import Kind
 
-    asked = {"json"} if as_json else set()
-    asked |= {"markdown"} if as_md else set()
-    asked |= {output_format} if output_format else set()
-    if len(asked) > 1:
-        raise click.UsageError("give one output format: --json, --md or --format FORMAT")
-    chosen = asked.pop() if asked else "text"
+    chosen = chosen_format(output_format, as_json, as_md)
     config = state.config(required=False)
     cwd = Path.cwd()
     context = CheckContext(

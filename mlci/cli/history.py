@@ -9,14 +9,7 @@ from pathlib import Path
 
 import click
 
-from mlci.cli.state import CliState, pass_state
-
-
-def _format(output_format: str | None, as_json: bool, as_md: bool) -> str:
-    chosen = [name for name, on in (("json", as_json), ("markdown", as_md)) if on]
-    if len(chosen) > 1 or (chosen and output_format and output_format != chosen[0]):
-        raise click.UsageError("choose one output format")
-    return chosen[0] if chosen else (output_format or "text")
+from mlci.cli.state import CliState, chosen_format, pass_state
 
 
 @click.group(name="history", invoke_without_command=True)
@@ -65,7 +58,7 @@ def history_group(
     if ctx.invoked_subcommand is not None:
         return None
     state: CliState = ctx.obj
-    chosen = _format(output_format, as_json, as_md)
+    chosen = chosen_format(output_format, as_json, as_md)
     from dataclasses import asdict
 
     from mlci.pipeline.history import history_listing, history_settings

@@ -61,6 +61,16 @@ def format_option(*choices: str, default: str = "text") -> Callable[[F], F]:
     )
 
 
+def chosen_format(output_format: str | None, as_json: bool, as_md: bool) -> str:
+    """The one view asked for by `--json`, `--md` or `--format` (text when none is given)."""
+    asked = {"json"} if as_json else set()
+    asked |= {"markdown"} if as_md else set()
+    asked |= {output_format} if output_format else set()
+    if len(asked) > 1:
+        raise click.UsageError("give one output format: --json, --md or --format FORMAT")
+    return asked.pop() if asked else "text"
+
+
 def choice_format_option(*choices: str) -> Callable[[F], F]:
     """`--format` for commands that print one view; the first choice is the default."""
     return click.option(

@@ -3,11 +3,11 @@ merge`. The file is untrusted input: any shape it should not have is one error n
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from mlci.errors import InputFileError
+from mlci.json_source import parse_json
 from mlci.report.model import REPORT_SCHEMA_VERSION, Report
 
 _NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
@@ -31,20 +31,13 @@ def read_report(path: Path) -> Report:
         raise InputFileError(
             f"not a JSON report: not UTF-8 text (byte {error.start})", path=path
         ) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputFileError(
-            f"not a JSON report: {error.msg}",
-            path=path,
-            line=error.lineno,
-            column=error.colno,
-            hint="write it with `mlci check --format json -o FILE`",
-        ) from None
-    except RecursionError:
-        raise InputFileError("not a JSON report: nested too deeply to read", path=path) from None
-    except ValueError as error:  # an integer of more digits than Python converts
-        raise InputFileError(f"not a JSON report: {error}", path=path) from None
+    data = parse_json(
+        text,
+        path,
+        invalid="not a JSON report",
+        deep="not a JSON report: nested too deeply to read",
+        hint="write it with `mlci check --format json -o FILE`",
+    )
     return report_from_dict(data, path)
 
 

@@ -8,7 +8,6 @@ it through `ActionsEnvironment`.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlci.errors import InputFileError
+from mlci.json_source import parse_json
 
 _PR_REF = re.compile(r"refs/pull/(\d+)/(?:merge|head)")
 
@@ -76,24 +76,12 @@ def read_event(path: Path) -> dict[str, Any]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(f"cannot read the GitHub event payload: {exc}", path=path) from None
-    try:
-        data = json.loads(text)
-    except RecursionError:
-        raise InputFileError(
-            "GitHub event payload is nested too deeply to read", path=path
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise InputFileError(
-            f"GitHub event payload is not valid JSON: {exc.msg}",
-            path=path,
-            line=exc.lineno,
-            column=exc.colno,
-        ) from None
-    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
-        raise InputFileError(
-            f"GitHub event payload is not valid JSON: {str(exc).split('; use sys.')[0]}",
-            path=path,
-        ) from None
+    data = parse_json(
+        text,
+        path,
+        invalid="GitHub event payload is not valid JSON",
+        deep="GitHub event payload is nested too deeply to read",
+    )
     if not isinstance(data, dict):
         raise InputFileError("GitHub event payload is not a JSON object", path=path)
     return data

@@ -164,30 +164,8 @@ def _compare_data(
     try:
         old = read_frame_bytes(content, data)
     except MlciError as error:
-        comparison.data = DataChanges(
-            "skipped", f"the base revision's data does not load: {error.message}"
-        )
-        if problems is not None:  # a broken base copy must not pass the drift gates unsaid
-            problems.append(
-                Problem(
-                    check="datasets",
-                    message=f"{error} (the copy at the base revision {sha[:12]})",
-                    path=error.path,
-                    line=error.line,
-                )
-            )
-        return skipped_gates(dataset, run, "base data does not load")
-    frames = compare_frames(old, frame)
-    comparison.data = DataChanges(
-        "compared",
-        base_from=source,
-        rows_before=frames.rows_old,
-        rows_after=frames.rows_new,
-        columns_added=frames.columns_added,
-        columns_removed=frames.columns_removed,
-        drift=column_drift(dataset, frames),
-    )
-    return drift_gates(dataset, run.result.name, frames)
+        return _base_does_not_load(error, sha, dataset, run, problems, error.path, error.line)
+    return _compared(compare_frames(old, frame), source, dataset, run)
 
 
 def _compare_spark_data(
@@ -244,21 +222,45 @@ def _compare_spark_data(
             old = read_spark(session, base_source, encoding=dataset.encoding)
             frames = compare_spark_frames(old, frame)
         except MlciError as error:
-            comparison.data = DataChanges(
-                "skipped", f"the base revision's data does not load: {error.message}"
+            return _base_does_not_load(error, sha, dataset, run, problems, str(source.path))
+    return _compared(frames, from_source, dataset, run)
+
+
+def _base_does_not_load(
+    error: MlciError,
+    sha: str,
+    dataset: Dataset,
+    run: DatasetRun,
+    problems: list[Problem] | None,
+    path: str | None,
+    line: int | None = None,
+) -> list[GateResult]:
+    """The base revision's copy exists but does not load: said in the comparison, and a problem
+    of its own, so a broken base copy never passes the drift gates unsaid."""
+    assert run.result.comparison is not None
+    run.result.comparison.data = DataChanges(
+        "skipped", f"the base revision's data does not load: {error.message}"
+    )
+    if problems is not None:
+        problems.append(
+            Problem(
+                check="datasets",
+                message=f"{error} (the copy at the base revision {sha[:12]})",
+                path=path,
+                line=line,
             )
-            if problems is not None:
-                problems.append(
-                    Problem(
-                        check="datasets",
-                        message=f"{error} (the copy at the base revision {sha[:12]})",
-                        path=str(source.path),
-                    )
-                )
-            return skipped_gates(dataset, run, "base data does not load")
-    comparison.data = DataChanges(
+        )
+    return skipped_gates(dataset, run, "base data does not load")
+
+
+def _compared(
+    frames: Any, base_from: Literal["git", "dvc"], dataset: Dataset, run: DatasetRun
+) -> list[GateResult]:
+    """The comparison of head and base frames (pandas, polars or Spark) and its drift gates."""
+    assert run.result.comparison is not None
+    run.result.comparison.data = DataChanges(
         "compared",
-        base_from=from_source,
+        base_from=base_from,
         rows_before=frames.rows_old,
         rows_after=frames.rows_new,
         columns_added=frames.columns_added,
