@@ -21,12 +21,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import types
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlparse
 
 from mlci.errors import MlciError
@@ -97,14 +98,14 @@ class SparkSessions:
             builder = builder.config(key, value)
         try:
             with _quiet_pyspark():
+                if settings.remote is None:
+                    start_quiet_jvm(settings.master or _DEFAULT_MASTER, conf)
                 session = builder.getOrCreate()
         except Exception as exc:
             raise MlciError(
                 f"cannot start a Spark session on {settings.label()}: {_first_line(exc)}",
                 hint="check the `spark:` section of mlci.yaml (or SPARK_REMOTE)",
             ) from None
-        if settings.remote is None:
-            session.sparkContext.setLogLevel("ERROR")
         self._session, self._owned, self._settings = session, True, settings
         return session
 
@@ -181,6 +182,95 @@ class _quiet_pyspark(warnings.catch_warnings):
         super().__enter__()
         warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas")
         warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+
+
+# --- a quiet driver JVM -----------------------------------------------------------------------
+
+QUIET_LOG4J2 = Path(__file__).with_name("spark_log4j2.properties")
+"""mlci's log4j2 configuration of a driver JVM it starts: nothing logged (errors reach mlci as
+exceptions and become its own one-line messages)."""
+_LOG4J2_ENV = "LOG4J_CONFIGURATION_FILE"
+_LOG4J2_CLASSPATH_NAMES = ("log4j2-test", "log4j2")
+_LOG4J2_SUFFIXES = (".properties", ".yaml", ".yml", ".json", ".jsn", ".xml")
+_JVM_BOOT_NOTICE = "WARNING: Using incubator modules:"
+"""What the JVM itself prints at boot (not log4j, no switch turns it off) because Spark's
+launcher always adds `--add-modules=jdk.incubator.vector`."""
+
+
+def start_quiet_jvm(master: str, conf: Mapping[str, str]) -> None:
+    """Start the driver JVM of a local session (pyspark's `launch_gateway`) quietly, and make it
+    the SparkContext that `builder.getOrCreate()` then picks up.
+
+    Quiet: log4j2 reads mlci's QUIET_LOG4J2 through LOG4J_CONFIGURATION_FILE in the JVM's
+    environment, which any configuration of the user's own outranks (a `-Dlog4j2.configurationFile`
+    system property in `spark.driver.extraJavaOptions`, spark-defaults.conf or
+    PYSPARK_SUBMIT_ARGS; LOG4J_CONFIGURATION_FILE already set); a log4j2 file in Spark's conf
+    directory is the user's too, and then mlci sets nothing. No Spark option is touched, so no
+    `extraJavaOptions` of the user's is replaced. The JVM's stderr comes through a filter that
+    drops only its boot notice about incubator modules.
+
+    Nothing happens when this process already has a JVM (a session stopped earlier, or
+    PYSPARK_GATEWAY_PORT): its logging was set when it started."""
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None or os.environ.get("PYSPARK_GATEWAY_PORT"):
+        return
+    spark_conf = SparkConf().setMaster(master).setAppName("mlci")
+    for key, value in conf.items():
+        spark_conf.set(key, value)
+    environ = os.environ
+    quiet = _LOG4J2_ENV not in environ and not user_log4j2_file(environ)
+    if quiet:
+        environ[_LOG4J2_ENV] = str(QUIET_LOG4J2)
+    try:
+        gateway = launch_gateway(  # type: ignore[no-untyped-call]
+            spark_conf, popen_kwargs={"stderr": subprocess.PIPE}
+        )
+    finally:
+        if quiet:
+            environ.pop(_LOG4J2_ENV, None)
+    if gateway.proc is not None and gateway.proc.stderr is not None:
+        threading.Thread(
+            target=_forward_jvm_stderr,
+            args=(gateway.proc.stderr, sys.stderr),
+            name="mlci-jvm-stderr",
+            daemon=True,
+        ).start()
+    SparkContext(conf=spark_conf, gateway=gateway)
+
+
+def user_log4j2_file(environ: Mapping[str, str]) -> Path | None:
+    """A log4j2 configuration in Spark's conf directory (SPARK_CONF_DIR, else SPARK_HOME/conf),
+    which log4j2 would find on the driver's classpath."""
+    conf_dir = environ.get("SPARK_CONF_DIR")
+    if not conf_dir:
+        home = environ.get("SPARK_HOME")
+        if not home:
+            from pyspark.find_spark_home import _find_spark_home
+
+            home = _find_spark_home()
+        conf_dir = str(Path(home) / "conf")
+    for name in _LOG4J2_CLASSPATH_NAMES:
+        for suffix in _LOG4J2_SUFFIXES:
+            candidate = Path(conf_dir) / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _forward_jvm_stderr(stream: IO[bytes], sink: IO[str]) -> None:
+    """Copy the JVM's stderr to ours but for its incubator-module notice; keep draining after
+    `sink` fails, so that the JVM never blocks on a full pipe."""
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace")
+        if line.startswith(_JVM_BOOT_NOTICE):
+            continue
+        try:
+            sink.write(line)
+            sink.flush()
+        except (OSError, ValueError):
+            continue
 
 
 # --- preflight --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -367,6 +368,107 @@ def test_java_missing_or_too_old(data_dir: Path, tmp_path: Path) -> None:
         f"mlci: error: the Spark engine needs Java 17 or newer; found Java 11 ({old / 'java'})"
     )
     assert "Traceback" not in missing.stderr + too_old.stderr
+
+
+# --- the driver JVM's own output -------------------------------------------------------------
+
+# What a driver JVM prints when nothing configures its logging: log4j lines (Spark's own
+# format), Spark's notes about its default profile and level, the JVM's incubator notice.
+JVM_NOISE = re.compile(
+    r"^\d\d/\d\d/\d\d \d\d:\d\d:\d\d (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) "
+    r"|log4j|Setting default log level|sc\.setLogLevel|incubator modules",
+    re.MULTILINE,
+)
+
+
+def _fresh_spark_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of an mlci process that starts its own local session, with Spark's
+    scratch space under tmp_path."""
+    local = tmp_path / "spark-local"
+    local.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOG4J", "SPARK_CONF"))}
+    env["SPARK_LOCAL_DIRS"] = str(local)
+    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return env
+
+
+@pytest.mark.slow
+def test_a_local_session_prints_only_mlci_output(data_dir: Path, tmp_path: Path) -> None:
+    """A fresh process starts the driver JVM: its stdout is the JSON report and its stderr the
+    one line about the file Spark cannot read, nothing of the JVM's (a Spark job fails on the
+    broken Parquet file, which Spark logs at ERROR without mlci's log4j2 configuration)."""
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1" + b"not parquet at all" + b"PAR1")
+    done = _mlci_process(
+        [
+            "validate",
+            str(data_dir / "data.csv"),
+            str(tmp_path / "broken.parquet"),
+            "-s",
+            str(data_dir / "schema.yaml"),
+            "--engine",
+            "spark",
+            "--format",
+            "json",
+        ],
+        _fresh_spark_env(tmp_path),
+        tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert JVM_NOISE.search(done.stderr) is None, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(
+        f"mlci: error: broken.parquet: Spark cannot read {tmp_path / 'broken.parquet'}: "
+    )
+    datasets = json.loads(done.stdout)["datasets"]
+    assert (datasets[0]["status"], datasets[0]["rows"]) == ("invalid", ROWS)
+
+
+@pytest.mark.slow
+def test_a_log4j2_configuration_of_the_users_own_is_kept(data_dir: Path, tmp_path: Path) -> None:
+    """`-Dlog4j2.configurationFile` in mlci.yaml's spark.conf outranks mlci's quiet one."""
+    config = tmp_path / "log4j2-user.properties"
+    config.write_text(
+        textwrap.dedent(
+            """\
+            rootLogger.level = info
+            rootLogger.appenderRef.stderr.ref = console
+            appender.console.type = Console
+            appender.console.name = console
+            appender.console.target = SYSTEM_ERR
+            appender.console.layout.type = PatternLayout
+            appender.console.layout.pattern = USERLOG %p %c{1}: %m%n
+            logger.pyspark.name = org.apache.spark.api.python.PythonGatewayServer
+            logger.pyspark.level = info
+            """
+        )
+    )
+    (tmp_path / "mlci.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            spark:
+              master: local[1]
+              conf:
+                spark.driver.extraJavaOptions: -Dlog4j2.configurationFile={config}
+            datasets:
+              - path: {data_dir / "data.csv"}
+                schema: {data_dir / "schema.yaml"}
+                engine: spark
+            """
+        )
+    )
+    done = _mlci_process(["validate"], _fresh_spark_env(tmp_path), tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "USERLOG INFO SparkContext: Running Spark version" in done.stderr
+    assert "incubator modules" not in done.stderr
+
+
+def test_a_log4j2_file_in_sparks_conf_directory_is_the_users(tmp_path: Path) -> None:
+    from mlci.integrations.spark_session import user_log4j2_file
+
+    assert user_log4j2_file({"SPARK_CONF_DIR": str(tmp_path)}) is None
+    (tmp_path / "log4j2.xml").write_text("<Configuration/>")
+    assert user_log4j2_file({"SPARK_CONF_DIR": str(tmp_path)}) == tmp_path / "log4j2.xml"
+    assert user_log4j2_file({"SPARK_HOME": str(tmp_path.parent)}) is None
 
 
 # --- a real Spark Connect server ------------------------------------------------------------
