@@ -65,10 +65,14 @@ class SchemaRules:
 
 
 def describe(schema: Any) -> SchemaRules:
-    """The rules of a pandera DataFrameSchema (pandas or polars) as plain data."""
+    """The rules of a pandera DataFrameSchema (pandas, polars or PySpark) as plain data; dtypes
+    by the name every engine shows (`common_dtype_name`)."""
+    from mlci.integrations.pandera_schemas import common_dtype_name, schema_api
+
+    api = schema_api(schema)
     columns = {
         str(name): ColumnRules(
-            dtype=str(column.dtype) if column.dtype is not None else None,
+            dtype=common_dtype_name(column.dtype, api),
             nullable=bool(column.nullable),
             unique=bool(column.unique),
             required=bool(getattr(column, "required", True)),

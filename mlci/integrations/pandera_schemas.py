@@ -423,6 +423,28 @@ def _from_spark(mapping: dict[str, Any]) -> dict[str, Any]:
     return out  # type: ignore[no-any-return]
 
 
+# pandas 3 resolves a schema's `str` (and `string`) to this; a schema file says `str`.
+_PANDAS_TO_COMMON = {"string[pyarrow]": "str"}
+
+
+def common_dtype_name(dtype: Any, api: SchemaApi) -> str | None:
+    """The name a reviewer sees for a column's dtype (schema diffs), the same whatever the
+    engine: the pandas spelling a schema file uses. polars' `Int64` and Spark's `LongType()` are
+    `int64`, `String` and `StringType()` are `str`, `Datetime(time_unit='ns', ...)` and
+    `TimestampType()` are `datetime64[ns]`; a type with no pandas name keeps its engine's (Spark's
+    `DecimalType(10,2)`). docs/data-validation.md has the table."""
+    if dtype is None:
+        return None
+    name = str(dtype)
+    if api == "spark":
+        from mlci.integrations.pandera_spark import spark_dtype
+
+        return _SPARK_TO_PANDAS.get(spark_dtype(name) or "", name)
+    if api == "polars":
+        return _translate_dtype(name, "pandas")
+    return _PANDAS_TO_COMMON.get(name, name)
+
+
 def _translate_dtype(dtype: str, engine: SchemaApi) -> str:
     if engine == "polars":
         if dtype in _PANDAS_TO_POLARS:

@@ -86,7 +86,7 @@ def test_schema_changes_and_drift_in_markdown_text_and_json(
     schema = next(t for t in tables if t[0][0] == "Column" and "Breaking" in t[0])
     assert schema == [
         ["Column", "Change", "Before", "After", "Breaking"],
-        ["note", "column removed", "string[pyarrow]", "-", "yes"],
+        ["note", "column removed", "str", "-", "yes"],
         ["income", "dtype int64 → float64", "int64", "float64", "yes"],
     ]
     drift = next(t for t in tables if t[0] == ["Column", "Statistic", "Value", "Limit", "Verdict"])
@@ -110,7 +110,7 @@ def test_schema_changes_and_drift_in_markdown_text_and_json(
         {
             "column": "note",
             "kind": "column_removed",
-            "before": "string[pyarrow]",
+            "before": "str",
             "after": None,
             "breaking": True,
             "detail": "column removed",

@@ -1,6 +1,7 @@
 """`mlci check` with Spark datasets in a real git repository: validation, schema diff and drift
 against the base revision computed in Spark, with the pandas engine on the same repository as
-the oracle (the same gates; the same PSI and null rates; KS within its stated error)."""
+the oracle (the same gates; the same PSI and null rates; KS within its stated error), and the
+same schema diff, dtype names included, on the pandas, polars and Spark engines."""
 
 from __future__ import annotations
 
@@ -65,9 +66,11 @@ def test_check_with_a_spark_dataset_matches_the_pandas_engine(
 ) -> None:
     old = people(2000)
     old.to_csv(git_repo.path / "people.csv", index=False)
-    schema(note=pa.Column(str, nullable=True, required=False)).to_yaml(
-        git_repo.path / "schema.yaml"
-    )
+    schema(  # narrower dtypes at the base, and an optional `note` column
+        age=pa.Column("float32", pa.Check.in_range(0, 200), nullable=True),
+        visits=pa.Column("int32", pa.Check.ge(0)),
+        note=pa.Column(str, nullable=True, required=False),
+    ).to_yaml(git_repo.path / "schema.yaml")
     git_repo.write("mlci.yaml", CONFIG.format(path="people.csv", engine="spark"))
     git_repo.commit("data")
     new = people(1500, shift=15, nulls=150, seed=1)
@@ -75,7 +78,7 @@ def test_check_with_a_spark_dataset_matches_the_pandas_engine(
     schema().to_yaml(git_repo.path / "schema.yaml")  # the optional `note` column is removed
 
     reports = {}
-    for engine in ("spark", "pandas"):
+    for engine in ("spark", "pandas", "polars"):
         git_repo.write("mlci.yaml", CONFIG.format(path="people.csv", engine=engine))
         code, reports[engine] = check_json(mlci, git_repo.path)
         assert code == 1
@@ -84,15 +87,22 @@ def test_check_with_a_spark_dataset_matches_the_pandas_engine(
     assert (dataset["status"], dataset["rows"], dataset["columns"]) == ("valid", 1500, 3)
     changes = {
         engine: [
-            (c["kind"], c["column"], c["breaking"], c["detail"])
+            (c["kind"], c["column"], c["breaking"], c["detail"], c["before"], c["after"])
             for c in report["datasets"][0]["comparison"]["schema"]["changes"]
         ]
         for engine, report in reports.items()
     }
+    # The dtype names of pandas' schema files on every engine (not LongType(), Int64 or
+    # string[pyarrow]): docs/data-validation.md, "Dtype names in schema diffs".
     assert (
         changes["spark"]
         == changes["pandas"]
-        == [("column_removed", "note", True, "column removed")]
+        == changes["polars"]
+        == [
+            ("column_removed", "note", True, "column removed", "str", None),
+            ("dtype_changed", "age", True, "dtype float32 → float64", "float32", "float64"),
+            ("dtype_changed", "visits", True, "dtype int32 → int64", "int32", "int64"),
+        ]
     )
     data = dataset["comparison"]["data"]
     assert (data["status"], data["rows_before"], data["rows_after"]) == ("compared", 2000, 1500)
