@@ -40,18 +40,39 @@ def mean_function_interval(
 ) -> tuple[float, float, str, bool]:
     """Interval of `function(column means)` over paired resamples of the rows of `columns`:
     exact (indices drawn) or analytic (Cornish-Fisher); returns (low, high, method, exact)."""
-    n = len(columns)
-    if method != "exact" and (method == "approximate" or n * resamples > EXACT_DRAWS):
-        means = columns.mean(axis=0)
-        center = float(function(means[None, :])[0])
-        influence = (columns - means) @ mean_gradient(function, means)
-        if method == "approximate" or well_behaved(influence, n):
-            low, high = cornish_fisher(center, influence, confidence, n)
-            label = "paired bootstrap quantiles by Cornish-Fisher from influence values"
-            return low, high, label, False
+    analytic = analytic_interval(
+        columns, function, resamples=resamples, confidence=confidence, method=method
+    )
+    if analytic is not None:
+        return analytic[0], analytic[1], ANALYTIC, False
     differences = index_bootstrap(columns, function, resamples, seed, workers)
     low, high = percentiles(differences, confidence)
     return low, high, "paired bootstrap", True
+
+
+ANALYTIC = "paired bootstrap quantiles by Cornish-Fisher from influence values"
+
+
+def analytic_interval(
+    columns: FloatArray,
+    function: MeanFunction,
+    *,
+    resamples: int,
+    confidence: float,
+    method: Method,
+) -> tuple[float, float] | None:
+    """The bootstrap's quantiles computed analytically, where they are asked for (`approximate`)
+    or where drawing would take long (`auto` beyond EXACT_DRAWS) and the influence values are
+    well behaved; None where indices must be drawn. The one place that decides which."""
+    n = len(columns)
+    if method == "exact" or (method == "auto" and n * resamples <= EXACT_DRAWS):
+        return None
+    means = columns.mean(axis=0)
+    center = float(function(means[None, :])[0])
+    influence = (columns - means) @ mean_gradient(function, means)
+    if method == "approximate" or well_behaved(influence, n):
+        return cornish_fisher(center, influence, confidence, n)
+    return None
 
 
 def mean_gradient(function: MeanFunction, means: FloatArray) -> FloatArray:

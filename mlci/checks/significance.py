@@ -46,16 +46,16 @@ from mlci.checks.model_diff import (
     log_losses,
 )
 from mlci.checks.resampling import (
+    ANALYTIC,
     BLOCK_ELEMENTS,
     CELLS_2X2,
-    EXACT_DRAWS,
     FloatArray,
     MeanFunction,
     Method,
     accuracy_differences,
+    analytic_interval,
     cornish_fisher,
     index_bootstrap,
-    mean_gradient,
     percentiles,
     smoothed_cells,
     well_behaved,
@@ -356,7 +356,6 @@ def _mean_intervals(
     method: Method,
 ) -> dict[str, PairedInterval]:
     """Every mean-type statistic; those resampled exactly share one draw of indices."""
-    n = paired.size
     found: dict[str, PairedInterval] = {}
     exact: list[tuple[str, FloatArray, MeanFunction, float, float]] = []
     for statistic in statistics:
@@ -364,16 +363,14 @@ def _mean_intervals(
         if inputs is None:
             continue
         columns, function, head_value, base_value = inputs
-        if method != "exact" and (method == "approximate" or n * resamples > EXACT_DRAWS):
-            averages = columns.mean(axis=0)
-            center = float(function(averages[None, :])[0])
-            influence = (columns - averages) @ mean_gradient(function, averages)
-            if method == "approximate" or well_behaved(influence, n):
-                low, high = cornish_fisher(center, influence, confidence, n)
-                label = "paired bootstrap quantiles by Cornish-Fisher from influence values"
-                interval = _interval(statistic, paired, head_value, base_value, low, high, label)
-                found[statistic] = _with(interval, resamples=0, seed=seed, confidence=confidence)
-                continue
+        analytic = analytic_interval(
+            columns, function, resamples=resamples, confidence=confidence, method=method
+        )
+        if analytic is not None:
+            low, high = analytic
+            interval = _interval(statistic, paired, head_value, base_value, low, high, ANALYTIC)
+            found[statistic] = _with(interval, resamples=0, seed=seed, confidence=confidence)
+            continue
         exact.append((statistic, columns, function, head_value, base_value))
     if exact:
         widths = np.cumsum([0, *(columns.shape[1] for _, columns, _, _, _ in exact)])
