@@ -101,7 +101,7 @@ def recall_power(simulations: int, seed: int) -> dict[str, float]:
         interval = paired_intervals(paired, ["recall"], resamples=RESAMPLES, seed=index)
         caught["mlci"] += interval["recall"].significantly_worse()
     found.update({name: count / simulations for name, count in caught.items()})
-    simulated = damage_for(scenario, "recall")
+    simulated = damage_for(scenario, "recall", examples=2_000_000)
     head, base = values(scenario.simulate(np.random.default_rng(7), simulated, 2_000_000), "recall")
     print(
         f"Exact damage {damage:.4f} (recall {base_recall:.4f} -> {base_recall - 0.02:.4f}); "
