@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlci.cli.state import CliState, chosen_format, pass_state
+
+if TYPE_CHECKING:
+    from mlci.config_file import ConfigFile
 
 
 @click.group(name="history", invoke_without_command=True)
@@ -38,6 +42,12 @@ from mlci.cli.state import CliState, chosen_format, pass_state
     is_flag=True,
     help="Fetch the data branch first (without it, it is fetched only when absent locally).",
 )
+@click.option(
+    "--all",
+    "all_projects",
+    is_flag=True,
+    help="Every project of the repository (as `mlci check --all` finds them), one table each.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--md", "as_md", is_flag=True, help="Same as --format markdown.")
 @click.pass_context
@@ -47,6 +57,7 @@ def history_group(
     rev: str | None,
     output_format: str | None,
     fetch: bool,
+    all_projects: bool,
     as_json: bool,
     as_md: bool,
 ) -> int | None:
@@ -61,26 +72,56 @@ def history_group(
     chosen = chosen_format(output_format, as_json, as_md)
     from dataclasses import asdict
 
-    from mlci.pipeline.history import history_listing, history_settings
+    from mlci.pipeline.history import history_id, history_listing, history_settings
     from mlci.report.history import history_table
     from mlci.report.markdown_text import markdown_table
     from mlci.report.render import plain_table
     from mlci.sources.git import Git
 
     config = state.config()
-    count = last or history_settings(config).trend
-    trend = history_listing(config, os.environ, Git(config.root), count=count, rev=rev, fetch=fetch)
-    if chosen == "json":
-        click.echo(json.dumps(asdict(trend), indent=2, allow_nan=False))
-        return 0
-    table = history_table(trend, config.config.metrics.precision)
-    if chosen == "markdown":
-        from mlci.report.markdown_text import escape_markdown
+    listed: list[tuple[str | None, ConfigFile]] = [(None, config)]
+    if all_projects:
+        from mlci.config import load_config
+        from mlci.pipeline.projects import find_projects
 
-        click.echo(f"#### {escape_markdown(table.title)}\n")
-        click.echo(escape_markdown(trend.note) if trend.note else markdown_table(table))
-    else:
-        click.echo(trend.note if trend.note else plain_table(table).rstrip("\n"))
+        listed = [(p.path, load_config(p.config)) for p in find_projects(config)]
+    shown = []
+    for project, project_config in listed:
+        count = last or history_settings(project_config).trend
+        trend = history_listing(
+            project_config,
+            os.environ,
+            Git(project_config.root),
+            count=count,
+            rev=rev,
+            fetch=fetch,
+        )
+        shown.append((project, project_config, trend))
+    if chosen == "json":
+        if not all_projects:
+            click.echo(json.dumps(asdict(shown[0][2]), indent=2, allow_nan=False))
+        else:
+            projects = [
+                {"path": project, "report_id": history_id(c), **asdict(trend)}
+                for project, c, trend in shown
+            ]
+            click.echo(json.dumps({"projects": projects}, indent=2, allow_nan=False))
+        return 0
+    blocks = []
+    for project, project_config, trend in shown:
+        table = history_table(trend, project_config.config.metrics.precision)
+        if project is not None:
+            table.title = f"{project}: {table.title}"
+        if chosen == "markdown":
+            from mlci.report.markdown_text import escape_markdown
+
+            body = escape_markdown(trend.note) if trend.note else markdown_table(table)
+            blocks.append(f"#### {escape_markdown(table.title)}\n\n{body.rstrip()}")
+        elif trend.note:
+            blocks.append(f"{project}: {trend.note}" if project else trend.note)
+        else:
+            blocks.append(plain_table(table).rstrip("\n"))
+    click.echo("\n\n".join(blocks))
     return 0
 
 
@@ -91,12 +132,13 @@ def history_group(
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="Take the metrics from this JSON report of `mlci check` (-o report.json) instead of "
-    "reading the metrics files in the work tree.",
+    "reading the metrics files in the work tree; a report of `mlci check --all` records every "
+    "project in it.",
 )
 @click.option(
     "--commit", "rev", default="HEAD", show_default=True, metavar="REV", help="Commit to record."
 )
-@click.option("--dry-run", is_flag=True, help="Print the record; write nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the record(s); write nothing.")
 @pass_state
 def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -> int:
     """Record the metrics of a base-branch commit in the history.
@@ -104,17 +146,17 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
     One record per commit: its sha, parents, the time, every numeric metric (the gated ones
     with their direction) and the params, with the record format's version. It goes to the
     data branch (`history.branch`, pushed with GITHUB_TOKEN; two racing pushes both land) or
-    to MLflow as a run tagged with the commit (`history.store`).
+    to MLflow as a run tagged with the commit (`history.store`). A report of several projects
+    gives one record per project, under each project's report id, in one push.
     """
     from mlci.pipeline.context import CheckContext
     from mlci.pipeline.history import (
         CommitValues,
-        build_record,
+        ReportPart,
         commit_and_parents,
-        is_gated,
-        open_history,
+        project_records,
         values_from_report,
-        write_record,
+        write_records,
     )
     from mlci.sources.history import record_to_json
 
@@ -122,9 +164,10 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
     context = CheckContext(config=config)
     git = context.git
     commit, parents = commit_and_parents(git, rev)
-    report_id = config.config.report.id
+    skipped: list[str] = []
     if report_path is not None:
-        values, report_id = values_from_report(report_path)
+        found = values_from_report(report_path)
+        parts, skipped = found.parts, found.skipped
     else:
         head, params = context.head_metrics(), context.head_metrics("params")
         values = CommitValues(
@@ -135,15 +178,11 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
             ],
             params=[(p, n, v) for p, flat in params.flat().items() for n, v in flat.items()],
         )
-    gates = config.config.gates
-    built = build_record(
-        commit=commit,
-        parents=parents,
-        report_id=report_id,
-        values=values,
-        gated=lambda path, name: is_gated(gates, path, name),
-    )
-    if not built.metrics:
+        parts = [ReportPart(values)]
+    records = project_records(config, parts, commit=commit, parents=parents)
+    kept = [item for item in records if item.record.metrics]
+    skipped += [f"{item.project}: no numeric metric" for item in records if item not in kept]
+    if not kept:
         from mlci.errors import HistoryError
 
         raise HistoryError(
@@ -151,7 +190,14 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
             hint="list the metrics files under `metrics: files:` in mlci.yaml",
         )
     if dry_run:
-        click.echo(record_to_json(built).decode(), nl=False)
+        if kept[0].project is None:  # one check: its record
+            click.echo(record_to_json(kept[0].record).decode(), nl=False)
+        else:  # a report of several projects: a JSON list of their records
+            listed = [json.loads(record_to_json(item.record)) for item in kept]
+            click.echo(json.dumps(listed, indent=1, ensure_ascii=False))
         return 0
-    click.echo(write_record(open_history(config, os.environ, git), built))
+    for line in write_records(kept, os.environ, git):
+        click.echo(line)
+    for line in skipped:
+        click.echo(f"mlci history: not recorded: {line}")
     return 0

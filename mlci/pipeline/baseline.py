@@ -269,7 +269,12 @@ class HistoryBaseline:
 
     def found(self) -> RecordedAncestor:
         if self._found is None:
-            from mlci.pipeline.history import history_settings, nearest_record, open_history
+            from mlci.pipeline.history import (
+                history_id,
+                history_settings,
+                nearest_record,
+                open_history,
+            )
 
             workspace = self.workspace
             config = workspace.config
@@ -277,7 +282,7 @@ class HistoryBaseline:
             store = open_history(config, workspace.env, workspace.git)
             base = workspace.base_revision()
             found = nearest_record(
-                store, workspace.git, base.sha, config.config.report.id, settings.search
+                store, workspace.git, base.sha, history_id(config), settings.search
             )
             if found is None:
                 raise HistoryError(

@@ -4,23 +4,26 @@ ancestor of a commit (the history baseline). docs/history.md describes the forma
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlci import __version__
 from mlci.config_file import ConfigFile
-from mlci.errors import HistoryError
+from mlci.errors import ConfigError, HistoryError
 from mlci.sources.git import Git, base_branch
 from mlci.sources.history import (
     DataBranch,
     HistoryRecord,
     RecordedMetric,
     RecordedParam,
+    WriteResult,
     check_report_id,
     first_parent_commits,
 )
@@ -65,6 +68,42 @@ def store_kind(config: ConfigFile, env: Mapping[str, str]) -> str:
         configured = config.explicit and config.config.mlflow.tracking_uri
         kind = "mlflow" if configured or env.get("MLFLOW_TRACKING_URI") else "branch"
     return kind
+
+
+def history_id(config: ConfigFile) -> str:
+    """The name a check's records go under (`<id>/<commit>.json` on the data branch, a tag in
+    MLflow): `report.id`; for a project of a repository of several (a directory below a root
+    mlci.yaml that lists it under `projects:`, or lists none) that leaves `report.id` at its
+    default, the project's path (`models/churn` -> `models-churn`), so that projects never share
+    records, whether they are checked with `mlci check --all` or in their own directory."""
+    report_id = config.config.report.id if config.explicit else "default"
+    if report_id != "default" or config.path is None:
+        return report_id
+    project = project_path(config.path.parent)
+    return project_history_id(project) if project else report_id
+
+
+def project_path(directory: Path) -> str | None:
+    """`directory` relative to the nearest mlci.yaml above it (up to the repository's top)
+    when that one makes it a project: lists it under `projects:`, or lists no projects."""
+    from mlci.config import load_config
+    from mlci.config_file import find_config
+
+    directory = directory.resolve()
+    if (directory / ".git").exists() or directory.parent == directory:
+        return None
+    above = find_config(directory.parent)
+    if above is None:
+        return None
+    relative = directory.relative_to(above.parent.resolve()).as_posix()
+    listed = [Path(name).as_posix().rstrip("/") for name in load_config(above).config.projects]
+    return relative if not listed or relative in listed else None
+
+
+def project_history_id(path: str) -> str:
+    """A project's path as a report id: letters, digits, '_', '.', '-' (others become '-')."""
+    name = re.sub(r"[^A-Za-z0-9_.\-]", "-", path.strip("/")) or "default"
+    return name if len(name) <= 64 else name[-64:]
 
 
 def open_history(
@@ -146,9 +185,25 @@ def build_record(
     )
 
 
-def values_from_report(path: Path) -> tuple[CommitValues, str]:
-    """The head's metrics and params of a JSON report of `mlci check` (-o report.json), and
-    its report id."""
+@dataclass(frozen=True)
+class ReportPart:
+    """The metrics of one check in a JSON report: the report's own, or one project's."""
+
+    values: CommitValues
+    project: str | None = None
+    """The project's path (a report of `mlci check --all`); None for a report of one check."""
+
+
+@dataclass(frozen=True)
+class ReportValues:
+    parts: list[ReportPart]
+    skipped: list[str]
+    """Why projects of the report have nothing to record (`ltv: not run (unchanged)`)."""
+
+
+def values_from_report(path: Path) -> ReportValues:
+    """The head's metrics and params of a JSON report of `mlci check` (-o report.json): one
+    part, or one per project that ran with metrics (`mlci check --all`)."""
     from mlci.errors import InputFileError
 
     try:
@@ -163,21 +218,50 @@ def values_from_report(path: Path) -> tuple[CommitValues, str]:
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("schema_version"), int):
         raise InputFileError("not a JSON report of `mlci check --format json`", path=path)
+    projects = data.get("projects")
+    if not projects:
+        values = _report_values(data)
+        if values is None:
+            raise InputFileError(
+                "the report holds no metrics (mlci check found no metrics files)",
+                path=path,
+                hint="list the metrics files under `metrics: files:` in mlci.yaml",
+            )
+        return ReportValues(parts=[ReportPart(values)], skipped=[])
+    if not isinstance(projects, list):
+        raise InputFileError("not a JSON report of `mlci check --format json`", path=path)
+    parts, skipped = [], []
+    for project in projects:
+        name = project.get("path") if isinstance(project, dict) else None
+        if not isinstance(name, str) or not name:
+            raise InputFileError("a project of the report has no path", path=path)
+        report = project.get("report")
+        values = _report_values(report) if isinstance(report, dict) else None
+        if values is not None:
+            parts.append(ReportPart(values, project=name))
+            continue
+        status = project.get("status")
+        why = (
+            f"not run ({status})"
+            if not isinstance(report, dict) and isinstance(status, str)
+            else "no metrics in its report"
+        )
+        skipped.append(f"{name}: {why}")
+    if not parts:
+        raise InputFileError(
+            "no project of the report has metrics to record (" + "; ".join(skipped)[:300] + ")",
+            path=path,
+            hint="record the report of `mlci check --all` (not --changed), with metrics files "
+            "under `metrics: files:` in each project's mlci.yaml",
+        )
+    return ReportValues(parts=parts, skipped=skipped)
+
+
+def _report_values(data: Mapping[str, Any]) -> CommitValues | None:
+    """The head's metrics and params of one check's report; None when it has no metrics."""
     diff = data.get("diff")
-    if data.get("projects"):
-        raise InputFileError(
-            "the report holds several projects (mlci check --all): the history records one "
-            "project per report",
-            path=path,
-            hint="run `mlci history record` in each project's directory",
-        )
     if not isinstance(diff, dict) or not isinstance(diff.get("metrics"), list):
-        raise InputFileError(
-            "the report holds no metrics (mlci check found no metrics files)",
-            path=path,
-            hint="list the metrics files under `metrics: files:` in mlci.yaml",
-        )
-    report_id = data.get("report_id")
+        return None
     metrics = []
     for row in diff["metrics"]:
         if not isinstance(row, dict) or row.get("verdict") == "removed":
@@ -195,9 +279,7 @@ def values_from_report(path: Path) -> tuple[CommitValues, str]:
             scalar = new is None or isinstance(new, str | int | float | bool)
             if isinstance(file, str) and isinstance(name, str) and scalar:
                 params.append((file, name, new))
-    return CommitValues(metrics=metrics, params=params), (
-        report_id if isinstance(report_id, str) else "default"
-    )
+    return CommitValues(metrics=metrics, params=params)
 
 
 def commit_and_parents(git: Git, rev: str) -> tuple[str, list[str]]:
@@ -206,19 +288,107 @@ def commit_and_parents(git: Git, rev: str) -> tuple[str, list[str]]:
     return sha, line[1:]
 
 
-def write_record(store: DataBranch | MlflowHistory, record: HistoryRecord) -> str:
-    """Write the record; the sentence saying where it went."""
-    short = record.commit[:12]
-    if isinstance(store, DataBranch):
-        result = store.write(record)
-        if not result.changed:
-            return f"mlci history: {short} was already recorded on {store.label}"
-        tries = (
-            f" (after {result.attempts} attempts: other pushes won)" if result.attempts > 1 else ""
+@dataclass(frozen=True)
+class ProjectRecord:
+    """A record to write, with the config whose `history:` says where it goes."""
+
+    config: ConfigFile
+    record: HistoryRecord
+    project: str | None = None
+
+
+def project_records(
+    root: ConfigFile,
+    parts: Iterable[ReportPart],
+    *,
+    commit: str,
+    parents: Iterable[str],
+    now: float | None = None,
+) -> list[ProjectRecord]:
+    """One record per part of a report: the report's under `root`'s history id, or each
+    project's under its own (its mlci.yaml's gates mark the gated metrics)."""
+    from mlci.config import load_config
+    from mlci.pipeline.projects import find_projects
+
+    parents = list(parents)
+    parts = list(parts)
+    configs = {}
+    named = [part.project for part in parts if part.project is not None]
+    if named:
+        try:
+            configs = {project.path: project.config for project in find_projects(root)}
+        except ConfigError:
+            configs = {}
+    missing = [name for name in named if name not in configs]
+    if missing:
+        raise HistoryError(
+            f"the report's project {missing[0]!r} is not a project of "
+            f"{root.path or 'this directory'}",
+            hint="record a report of `mlci check --all` where it ran (with the root mlci.yaml)",
         )
-        return f"mlci history: recorded {short} on {store.label} at {result.commit[:12]}{tries}"
-    run_id = store.write(record)
-    return f"mlci history: recorded {short} as MLflow run {run_id} in the {store.label}"
+    chosen: list[ProjectRecord] = []
+    for part in parts:
+        config = root
+        if part.project is not None:
+            config = load_config(configs[part.project])
+        gates = config.config.gates if config.explicit else []
+        record = build_record(
+            commit=commit,
+            parents=parents,
+            report_id=history_id(config),
+            values=part.values,
+            gated=functools.partial(is_gated, gates),
+            now=now,
+        )
+        chosen.append(ProjectRecord(config, record, part.project))
+    ids: dict[str, str] = {}
+    for item in chosen:
+        name = item.project or "."
+        if item.record.report_id in ids:
+            raise HistoryError(
+                f"projects {ids[item.record.report_id]} and {name} both record under the "
+                f"report id {item.record.report_id!r}",
+                hint="give each project its own `report.id` in its mlci.yaml (it names the "
+                "project's records)",
+            )
+        ids[item.record.report_id] = name
+    return chosen
+
+
+def write_records(records: Sequence[ProjectRecord], env: Mapping[str, str], git: Git) -> list[str]:
+    """Write the records where each one's config says: one commit and one push per data
+    branch, one MLflow run per record; the sentences saying where they went."""
+    branches: dict[tuple[str, str], tuple[DataBranch, list[HistoryRecord]]] = {}
+    said = []
+    for item in records:
+        store = open_history(item.config, env, git)
+        if isinstance(store, DataBranch):
+            key = (store.remote, store.branch)
+            branches.setdefault(key, (store, []))[1].append(item.record)
+            continue
+        run_id = store.write(item.record)
+        said.append(
+            f"mlci history: recorded {item.record.commit[:12]}{_of(item)} as MLflow run "
+            f"{run_id} in the {store.label}"
+        )
+    for branch, written in branches.values():
+        said.append(_branch_sentence(branch, written, branch.write_all(written)))
+    return said
+
+
+def _of(item: ProjectRecord) -> str:
+    return f" of {item.project} ({item.record.report_id})" if item.project else ""
+
+
+def _branch_sentence(store: DataBranch, records: list[HistoryRecord], result: WriteResult) -> str:
+    short = records[0].commit[:12]
+    what = short
+    if len(records) > 1 or records[0].report_id != "default":
+        what = f"{short} ({', '.join(record.report_id for record in records)})"
+    if not result.changed:
+        return f"mlci history: {what} was already recorded on {store.label}"
+    tries = f" (after {result.attempts} attempts: other pushes won)" if result.attempts > 1 else ""
+    return f"mlci history: recorded {what} on {store.label} at {result.commit[:12]}{tries}"
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -295,9 +465,7 @@ def history_listing(
     if fetch and isinstance(store, DataBranch):
         store.fetch()
     tip = rev or base_branch_tip(config, env, git)
-    records = trend_records(
-        store, git, tip, config.config.report.id, count, max(settings.search, count)
-    )
+    records = trend_records(store, git, tip, history_id(config), count, max(settings.search, count))
     metrics: list[TrendMetric] = []
     for record in reversed(records):  # the newest record's gates first
         for metric in record.gated():

@@ -17,7 +17,7 @@ import random
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -273,6 +273,15 @@ class DataBranch:
     """Fetch the branch before the first read even when a copy is there (in a workflow, where
     the checkout's copy may predate the last record); a failed fetch then falls back to it."""
     _fetched: bool = field(default=False, repr=False)
+    _top: Git | None = field(default=None, repr=False)
+
+    @property
+    def top(self) -> Git:
+        """Git at the repository's top level: run in a subdirectory (a project's), ls-tree
+        would list only that directory and update-index would prefix its paths with it."""
+        if self._top is None:
+            self._top = Git(self.git.toplevel, self.git.executable)
+        return self._top
 
     @property
     def tracking_ref(self) -> str:
@@ -301,9 +310,9 @@ class DataBranch:
         message = done.stderr.decode(errors="replace")
         if "couldn't find remote ref" in message:
             return False
-        last = message.strip().splitlines()[-1] if message.strip() else "unknown error"
         raise HistoryError(
-            f"cannot fetch the history branch {self.branch!r} from {self.remote!r}: {last}",
+            f"cannot fetch the history branch {self.branch!r} from {self.remote!r}: "
+            f"{git_failure(message)}",
             hint=f"check that the remote {self.remote!r} exists and can be read "
             "(`history.remote` in mlci.yaml)",
         )
@@ -329,7 +338,7 @@ class DataBranch:
         ref = self.ref()
         if ref is None:
             return set()
-        out = self.git.run("ls-tree", "--name-only", f"{ref}:{report_id}", check=False)
+        out = self.top.run("ls-tree", "--name-only", f"{ref}:{report_id}", check=False)
         names = out.decode(errors="replace").split("\n")
         return {name[:-5] for name in names if name.endswith(".json") and SHA.fullmatch(name[:-5])}
 
@@ -352,23 +361,48 @@ class DataBranch:
         return found
 
     def write(self, record: HistoryRecord, attempts: int = PUSH_ATTEMPTS) -> WriteResult:
-        """Add (or replace) the record's file on the branch and push: fetch the tip, build a
-        commit on it, push without force; when another push got there first, again."""
-        path = record_path(record.report_id, record.commit)
-        blob = self.git.run("hash-object", "-w", "--stdin", input=record_to_json(record))
+        """Add (or replace) the record's file on the branch and push (see `write_all`)."""
+        return self.write_all([record], attempts)
+
+    def write_all(
+        self, records: Sequence[HistoryRecord], attempts: int = PUSH_ATTEMPTS
+    ) -> WriteResult:
+        """Add (or replace) the records' files on the branch in one commit and push it: fetch
+        the tip, build a commit on it, push without force; when another push got there first,
+        again. A record the tip already holds (but for when it was written) is left as it is."""
+        paths = [record_path(record.report_id, record.commit) for record in records]
+        if len(set(paths)) != len(paths):
+            raise HistoryError(
+                "two records of one commit have the same report id: "
+                + ", ".join(sorted({p for p in paths if paths.count(p) > 1})),
+                hint="give each project its own `report.id` in its mlci.yaml",
+            )
+        blobs = {
+            path: self.git.run("hash-object", "-w", "--stdin", input=record_to_json(record))
+            .decode()
+            .strip()
+            for path, record in zip(paths, records, strict=True)
+        }
         readme = self.git.run("hash-object", "-w", "--stdin", input=README.encode())
+        names = ", ".join(dict.fromkeys(record.report_id for record in records))
+        commits = ", ".join(dict.fromkeys(record.commit[:12] for record in records))
         for attempt in range(1, attempts + 1):
             tip = self.tracking_ref if self.fetch() else None
             tip_sha = self.git.resolve(tip) if tip else None
-            if tip_sha and self._holds(tip_sha, path, record):
+            files = {
+                path: blobs[path]
+                for path, record in zip(paths, records, strict=True)
+                if not (tip_sha and self._holds(tip_sha, path, record))
+            }
+            if tip_sha and not files:
                 return WriteResult(commit=tip_sha, attempts=attempt, changed=False)
-            tree = self._tree(tip_sha, {path: blob.decode().strip()}, readme.decode().strip())
+            tree = self._tree(tip_sha, files, readme.decode().strip())
             if (
                 tip_sha
                 and tree == self.git.run("rev-parse", f"{tip_sha}^{{tree}}").decode().strip()
             ):
                 return WriteResult(commit=tip_sha, attempts=attempt, changed=False)
-            message = f"mlci history: record {record.commit[:12]} ({record.report_id})"
+            message = f"mlci history: record {commits} ({names})"
             parents = ["-p", tip_sha] if tip_sha else []
             commit = (
                 self.git.run("commit-tree", tree, *parents, "-m", message, env=_IDENTITY)
@@ -385,13 +419,7 @@ class DataBranch:
                 return WriteResult(commit=commit, attempts=attempt)
             output = (pushed.stdout + pushed.stderr).decode(errors="replace")
             if not _lost_race(output):
-                last = output.strip().splitlines()[-1] if output.strip() else "unknown error"
-                raise HistoryError(
-                    f"the remote {self.remote!r} refused the history branch {self.branch!r}: "
-                    f"{last}",
-                    hint="the job that records history needs `permissions: contents: write` "
-                    "and its token (GITHUB_TOKEN); see docs/history.md",
-                )
+                raise _refused(self.remote, self.branch, output)
             # Another push won: wait a little (with jitter, so racers part ways) and rebuild.
             self.sleep(min(0.2 * 2**attempt, 5.0) * (0.5 + random.random()))
         raise HistoryError(
@@ -417,15 +445,15 @@ class DataBranch:
         with tempfile.TemporaryDirectory(prefix="mlci-history-") as scratch:
             env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
             if tip:
-                self.git.run("read-tree", tip, env=env)
+                self.top.run("read-tree", tip, env=env)
             else:
-                self.git.run("read-tree", "--empty", env=env)
+                self.top.run("read-tree", "--empty", env=env)
                 files = {"README.md": readme, **files}
             for path, blob in files.items():
-                self.git.run(
+                self.top.run(
                     "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env
                 )
-            return self.git.run("write-tree", env=env).decode().strip()
+            return self.top.run("write-tree", env=env).decode().strip()
 
 
 _IDENTITY = {
@@ -434,6 +462,53 @@ _IDENTITY = {
     "GIT_COMMITTER_NAME": "mlci history",
     "GIT_COMMITTER_EMAIL": "mlci-history@users.noreply.github.com",
 }
+
+
+def git_failure(output: str) -> str:
+    """The line of a failed fetch or push's output that says why: what the remote said (a
+    hook's or the server's `remote:` lines, a `[remote rejected]` reason), else git's first
+    `fatal:` line (the last one is often a generic "Could not read from remote repository"),
+    else its first `error:` line, else its last line; one line, at most 300 characters."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    said = [line[7:].strip() for line in lines if line.startswith("remote:")]
+    said = [line for line in said if line]
+    rejected = [
+        line.split("[remote rejected]", 1)[1].strip(" ()")
+        for line in lines
+        if "[remote rejected]" in line
+    ]
+    fatal = [line[6:].strip() for line in lines if line.startswith("fatal:")]
+    error = [line[6:].strip() for line in lines if line.startswith("error:")]
+    if said or rejected:
+        why = " ".join(said)
+        if rejected and rejected[0] and rejected[0] not in why:
+            why = f"{why} ({rejected[0]})" if why else rejected[0]
+    else:
+        why = (fatal or error or lines[-1:] or ["unknown error"])[0]
+    why = " ".join(why.split())  # one line, whatever the remote sent
+    return why if len(why) <= 300 else why[:299] + "…"
+
+
+def _refused(remote: str, branch: str, output: str) -> HistoryError:
+    why = git_failure(output)
+    if "403" in why or "denied" in why.lower() or "authentication" in why.lower():
+        hint = (
+            "the job that records history needs `permissions: contents: write` and its token "
+            "(GITHUB_TOKEN); see docs/history.md"
+        )
+    elif "hook declined" in why or "protected" in why.lower() or "rule" in why.lower():
+        hint = (
+            f"the remote's rules refused it: let the workflow push {branch!r} (leave it "
+            "unprotected, or allow the GitHub Actions app to push to it); see docs/history.md"
+        )
+    else:
+        hint = (
+            "the job that records history needs `permissions: contents: write`, its token "
+            f"(GITHUB_TOKEN) and a remote that accepts pushes to {branch!r}; see docs/history.md"
+        )
+    return HistoryError(
+        f"the remote {remote!r} refused the history branch {branch!r}: {why}", hint=hint
+    )
 
 
 def _lost_race(output: str) -> bool:

@@ -18,7 +18,7 @@ def run(context: CheckContext, report: Report) -> None:
         return
     if not context.has_metrics():
         return
-    from mlci.pipeline.history import history_settings, open_history, trend_records
+    from mlci.pipeline.history import history_id, history_settings, open_history, trend_records
 
     settings = history_settings(config)
     head = context.head_metrics()
@@ -39,7 +39,7 @@ def run(context: CheckContext, report: Report) -> None:
             store,
             context.git,
             context.base_revision().sha,
-            config.config.report.id,
+            history_id(config),
             settings.trend,
             settings.search,
         )
