@@ -166,7 +166,8 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
     commit, parents = commit_and_parents(git, rev)
     skipped: list[str] = []
     if report_path is not None:
-        found = values_from_report(report_path)
+        lists_projects = bool(config.explicit and config.config.projects)
+        found = values_from_report(report_path, lists_projects=lists_projects)
         parts, skipped = found.parts, found.skipped
     else:
         head, params = context.head_metrics(), context.head_metrics("params")

@@ -201,9 +201,10 @@ class ReportValues:
     """Why projects of the report have nothing to record (`ltv: not run (unchanged)`)."""
 
 
-def values_from_report(path: Path) -> ReportValues:
+def values_from_report(path: Path, *, lists_projects: bool = False) -> ReportValues:
     """The head's metrics and params of a JSON report of `mlci check` (-o report.json): one
-    part, or one per project that ran with metrics (`mlci check --all`)."""
+    part, or one per project that ran with metrics (`mlci check --all`). `lists_projects`: the
+    config lists `projects:` (a report without them was not made with --all)."""
     from mlci.errors import InputFileError
 
     try:
@@ -221,6 +222,13 @@ def values_from_report(path: Path) -> ReportValues:
     projects = data.get("projects")
     if not projects:
         values = _report_values(data)
+        if values is None and lists_projects:
+            raise InputFileError(
+                "the report holds no metrics and no projects, and mlci.yaml lists projects",
+                path=path,
+                hint="record the report of `mlci check --all` (deploy-on-merge.yml: "
+                "`args: --all`)",
+            )
         if values is None:
             raise InputFileError(
                 "the report holds no metrics (mlci check found no metrics files)",

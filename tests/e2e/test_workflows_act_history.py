@@ -8,12 +8,13 @@ Run it alone (act is slow on shared cores): `pytest tests/e2e/test_workflows_act
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
 from pathlib import Path
 
-from conftest import Invoker
+from conftest import GitRepo, Invoker
 from fake_github import FakeGitHub
 from markdown_parse import parse_tables
 from test_workflows_act import (
@@ -140,3 +141,99 @@ def test_base_branch_pushes_record_history_and_the_pr_comment_shows_the_trend(
     pushes = next(table for table in parse_tables(bodies[1]) if table[0][0] == "Push")
     assert [row[0] for row in pushes[1:]] == [heads[0][:7], f"{heads[1][:7]} (this push)"]
     assert pushes[1][1:] == pushes[2][1:]  # the same model: the same metrics on both pushes
+
+
+def test_two_projects_a_deploy_push_records_both_and_the_pr_comment_shows_each_trend(
+    tmp_path: Path, action_source: Path, job_bin: Path, mlci: Invoker
+) -> None:
+    """A repository of two models whose mlci.yaml files leave `report.id` at its default:
+    the deploy workflow (`args: --all`) records both projects in one push, each under its own
+    id, and a pull request's comment shows each project's trend."""
+    repo = GitRepo(tmp_path / "models")
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", remote], check=True)
+    repo.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
+    with open(os.environ["GIT_CONFIG_GLOBAL"], "a") as config_file:
+        config_file.write(f'[url "{remote}"]\n\tinsteadOf = https://github.com/{REPOSITORY}.git\n')
+    pull_workflow = template("mlci.yml").replace(
+        "      train-command: python train.py\n", "      args: --all\n"
+    )
+    deploy = deploy_workflow().replace(
+        "      train-command: python train.py\n", "      args: --all\n"
+    )
+    assert pull_workflow.count("args: --all") == deploy.count("args: --all") == 1
+    repo.write(".github/workflows/mlci.yml", pull_workflow)
+    repo.write(".github/workflows/deploy.yml", deploy)
+    repo.write("mlci.yaml", "projects: [churn, ltv]\nreport: {title: acme models}\n")
+    repo.write("churn/mlci.yaml", "metrics: {files: [metrics.json]}\n"
+               "gates: [{metric: auc, min: 0.7}]\nhistory: {}\n")  # fmt: skip
+    repo.write("ltv/mlci.yaml", "metrics: {files: [metrics.json]}\n"
+               "gates: [{metric: rmse, max: 4}]\nhistory: {}\n")  # fmt: skip
+
+    def push(auc: float, rmse: float, message: str) -> str:
+        repo.write("churn/metrics.json", json.dumps({"auc": auc}))
+        repo.write("ltv/metrics.json", json.dumps({"rmse": rmse}))
+        sha = repo.commit(message)
+        repo.git("push", "-q", "origin", "main")
+        return sha
+
+    recorded = [push(0.80, 3.0, "two models")]
+    # The first record by hand (what the history job runs), the next by the deploy workflow.
+    report = tmp_path / "report.json"
+    assert mlci("check", "--all", "-o", report, cwd=repo.path).exit_code == 0
+    by_hand = mlci("history", "record", "--report", report, cwd=repo.path)
+    assert by_hand.exit_code == 0, by_hand.stderr
+    after = push(0.84, 2.5, "better models")
+    event = {
+        "ref": "refs/heads/main",
+        "before": recorded[0],
+        "after": after,
+        "repository": {"full_name": REPOSITORY, "name": "models", "owner": {"login": "acme"}},
+    }
+    timings = {}
+    started = time.monotonic()
+    done = run_act(repo, "push", event, ".github/workflows/deploy.yml",
+                   action_source=action_source, job_bin=job_bin,
+                   artifacts=tmp_path / "deploy")  # fmt: skip
+    timings["deploy"] = round(time.monotonic() - started, 1)
+    assert done.returncode == 0, log_of(done)
+    assert f"mlci history: recorded {after[:12]} (churn, ltv) on origin/mlci-history" in (
+        done.stdout
+    )
+    recorded.append(after)
+    files = on_remote(remote, "ls-tree", "-r", "--name-only", "mlci-history").split()
+    assert files == [
+        "README.md",
+        *sorted(f"churn/{sha}.json" for sha in recorded),
+        *sorted(f"ltv/{sha}.json" for sha in recorded),
+    ]
+    log = on_remote(remote, "log", "--format=%s", "-n", "1", "mlci-history").strip()
+    assert log == f"mlci history: record {after[:12]} (churn, ltv)"  # one commit, one push
+    churn = parse_record(
+        on_remote(remote, "show", f"mlci-history:churn/{after}.json").encode(), "remote"
+    )
+    assert [(m.name, m.value, m.gated) for m in churn.metrics] == [("auc", 0.84, True)]
+    assert on_remote(remote, "rev-parse", "main").strip() == after
+
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("churn/metrics.json", json.dumps({"auc": 0.9}))
+    repo.write("ltv/metrics.json", json.dumps({"rmse": 2.0}))
+    head = repo.commit("feature: both models improve")
+    with FakeGitHub(token=TOKEN) as github:
+        github.add_pull(REPOSITORY, PR, head_sha=head)
+        started = time.monotonic()
+        done = run_act(repo, "pull_request", pull_request_event(after, head),
+                       ".github/workflows/mlci.yml", action_source=action_source,
+                       job_bin=job_bin, artifacts=tmp_path / "pr", api_url=github.url)  # fmt: skip
+        timings["pull request"] = round(time.monotonic() - started, 1)
+        assert done.returncode == 0, log_of(done)
+        comments = github.comments(REPOSITORY, PR)
+    print(f"act wall time: {timings}")
+    assert len(comments) == 1
+    body = str(comments[0]["body"])
+    assert body.count("##### Trend on the base branch") == 2
+    trends = [table for table in parse_tables(body) if table[0][0] == "Metric"
+              and "this PR" in table[0]]  # fmt: skip
+    assert [table[0][1:3] for table in trends] == [[sha[:7] for sha in recorded]] * 2
+    assert [row[0] for table in trends for row in table[1:]] == ["auc", "rmse"]
+    assert [table[1][1:4] for table in trends] == [["0.8", "0.84", "0.9"], ["3.0", "2.5", "2.0"]]

@@ -345,14 +345,56 @@ def test_fetch_refreshes_a_stale_copy(
     assert [point["commit"] for point in shown["points"]] == [first, second, third]
 
 
-def test_a_report_of_several_projects_is_refused(
+def test_failed_fetches_and_pushes_say_why_in_one_line(
     project: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker
 ) -> None:
-    _, repo = project
-    repo.commit("main")
-    report = tmp_path / "report.json"
-    report.write_text(json.dumps({"schema_version": 2, "projects": [{"path": "a"}]}))
-    done = mlci("history", "record", "--report", report, cwd=repo.path)
+    """Real failing remotes: git's last line ("and the repository exists.", "error: failed to
+    push some refs") says nothing; the line that explains is reported."""
+    remote, repo = project
+    push_commit(repo, {"accuracy": 0.9, "loss": 0.2}, "main")
+
+    # A remote whose path does not exist.
+    missing = tmp_path / "missing.git"
+    repo.git("remote", "set-url", "origin", str(missing))
+    done = mlci("history", "record", cwd=repo.path)
     assert done.exit_code == 2
-    assert "the report holds several projects" in done.stderr
-    assert "run `mlci history record` in each project's directory" in done.stderr
+    assert done.stderr == (
+        "mlci: error: cannot fetch the history branch 'mlci-history' from 'origin': "
+        f"'{missing}' does not appear to be a git repository (check that the remote 'origin' "
+        "exists and can be read (`history.remote` in mlci.yaml))\n"
+    )
+    # A remote name that is not configured: the same line, naming it.
+    repo.write("mlci.yaml", CONFIG.replace("history: {}", "history: {remote: upstream}"))
+    done = mlci("history", "--fetch", cwd=repo.path)
+    assert done.exit_code == 2
+    assert "from 'upstream': 'upstream' does not appear to be a git repository" in done.stderr
+    repo.write("mlci.yaml", CONFIG)
+
+    # A remote without the branch is no error: no history yet, and the first record makes it.
+    repo.git("remote", "set-url", "origin", str(remote))
+    shown = mlci("history", "--fetch", cwd=repo.path)
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.stdout == "no commit of origin/main is recorded in origin/mlci-history\n"
+
+    # A remote whose pre-receive hook refuses the push (as a protected branch on GitHub).
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\ncat >/dev/null\n"
+        "echo 'error: GH006: Protected branch update failed for refs/heads/mlci-history.' >&2\n"
+        "exit 1\n"
+    )
+    hook.chmod(0o755)
+    done = mlci("history", "record", cwd=repo.path)
+    assert done.exit_code == 2
+    assert done.stderr == (
+        "mlci: error: the remote 'origin' refused the history branch 'mlci-history': "
+        "error: GH006: Protected branch update failed for refs/heads/mlci-history. "
+        "(pre-receive hook declined) (the remote's rules refused it: let the workflow push "
+        "'mlci-history' (leave it unprotected, or allow the GitHub Actions app to push to "
+        "it); see docs/history.md)\n"
+    )
+    # A hook that says nothing: git's reason.
+    hook.write_text("#!/bin/sh\ncat >/dev/null\nexit 1\n")
+    done = mlci("history", "record", cwd=repo.path)
+    assert "refused the history branch 'mlci-history': pre-receive hook declined (" in done.stderr
+    assert "Traceback" not in done.stderr
