@@ -186,9 +186,13 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
     if not kept:
         from mlci.errors import HistoryError
 
+        projects_root = report_path is None and config.explicit and config.config.projects
         raise HistoryError(
             f"no numeric metric to record for {commit[:12]}",
-            hint="list the metrics files under `metrics: files:` in mlci.yaml",
+            hint="this mlci.yaml lists projects: record them all with `mlci check --all -o "
+            "report.json` and `mlci history record --report report.json`"
+            if projects_root
+            else "list the metrics files under `metrics: files:` in mlci.yaml",
         )
     if dry_run:
         if kept[0].project is None:  # one check: its record

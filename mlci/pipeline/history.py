@@ -226,8 +226,7 @@ def values_from_report(path: Path, *, lists_projects: bool = False) -> ReportVal
             raise InputFileError(
                 "the report holds no metrics and no projects, and mlci.yaml lists projects",
                 path=path,
-                hint="record the report of `mlci check --all` (deploy-on-merge.yml: "
-                "`args: --all`)",
+                hint="record the report of `mlci check --all` (deploy-on-merge.yml: `args: --all`)",
             )
         if values is None:
             raise InputFileError(
