@@ -53,6 +53,40 @@ def on_remote(remote: Path, *args: str) -> str:
     ).stdout
 
 
+def github_remote(tmp_path: Path) -> Path:
+    """A bare remote that git, in the test and in the jobs, reaches in GitHub's place.
+
+    act names the repository after origin's URL (acme/iris), read from the repository's own
+    config; git reaches the bare remote instead through the (test's private) global config,
+    as it would reach GitHub."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", remote], check=True)
+    with open(os.environ["GIT_CONFIG_GLOBAL"], "a") as config_file:
+        config_file.write(f'[url "{remote}"]\n\tinsteadOf = https://github.com/{REPOSITORY}.git\n')
+    return remote
+
+
+def deploy_push(
+    repo: GitRepo, before: str, after: str, *, tmp_path: Path, action_source: Path, job_bin: Path
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """The deploy workflow on the push of `after` to main; its run and wall time."""
+    event = {
+        "ref": "refs/heads/main",
+        "before": before,
+        "after": after,
+        "repository": {
+            "full_name": REPOSITORY,
+            "name": REPOSITORY.split("/")[1],
+            "owner": {"login": REPOSITORY.split("/")[0]},
+        },
+    }
+    started = time.monotonic()
+    done = run_act(repo, "push", event, ".github/workflows/deploy.yml",
+                   action_source=action_source, job_bin=job_bin,
+                   artifacts=tmp_path / "deploy")  # fmt: skip
+    return done, round(time.monotonic() - started, 1)
+
+
 def test_base_branch_pushes_record_history_and_the_pr_comment_shows_the_trend(
     tmp_path: Path, action_source: Path, job_bin: Path, mlci: Invoker
 ) -> None:
@@ -60,13 +94,7 @@ def test_base_branch_pushes_record_history_and_the_pr_comment_shows_the_trend(
     repo, _ = iris_repo(
         tmp_path / "iris", workflow=template("mlci.yml"), config=config, mlci_source=action_source
     )
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", remote], check=True)
-    # act names the repository after origin's URL (acme/iris), read from the repository's own
-    # config; git, in the test and in the jobs, reaches the bare remote in its place through
-    # the (test's private) global config, as it would reach GitHub.
-    with open(os.environ["GIT_CONFIG_GLOBAL"], "a") as config_file:
-        config_file.write(f'[url "{remote}"]\n\tinsteadOf = https://github.com/{REPOSITORY}.git\n')
+    remote = github_remote(tmp_path)
     repo.write(".github/workflows/deploy.yml", deploy_workflow())
     repo.write("NOTES.md", "the deploy workflow\n")
     recorded = [repo.commit("main: the deploy workflow")]
@@ -78,18 +106,9 @@ def test_base_branch_pushes_record_history_and_the_pr_comment_shows_the_trend(
     repo.write("NOTES.md", "a README\n")
     after = repo.commit("main: a README")
     repo.git("push", "-q", "origin", "main")
-    event = {
-        "ref": "refs/heads/main",
-        "before": recorded[0],
-        "after": after,
-        "repository": {"full_name": REPOSITORY, "name": "iris", "owner": {"login": "acme"}},
-    }
     timings = {}
-    started = time.monotonic()
-    done = run_act(repo, "push", event, ".github/workflows/deploy.yml",
-                   action_source=action_source, job_bin=job_bin,
-                   artifacts=tmp_path / "deploy")  # fmt: skip
-    timings["deploy"] = round(time.monotonic() - started, 1)
+    done, timings["deploy"] = deploy_push(repo, recorded[0], after, tmp_path=tmp_path,
+                                          action_source=action_source, job_bin=job_bin)  # fmt: skip
     assert done.returncode == 0, log_of(done)
     assert "record the base-branch history" in done.stdout
     assert f"mlci history: recorded {after[:12]} on origin/mlci-history" in done.stdout
@@ -150,11 +169,8 @@ def test_two_projects_a_deploy_push_records_both_and_the_pr_comment_shows_each_t
     the deploy workflow (`args: --all`) records both projects in one push, each under its own
     id, and a pull request's comment shows each project's trend."""
     repo = GitRepo(tmp_path / "models")
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", remote], check=True)
+    remote = github_remote(tmp_path)
     repo.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
-    with open(os.environ["GIT_CONFIG_GLOBAL"], "a") as config_file:
-        config_file.write(f'[url "{remote}"]\n\tinsteadOf = https://github.com/{REPOSITORY}.git\n')
     pull_workflow = template("mlci.yml").replace(
         "      train-command: python train.py\n", "      args: --all\n"
     )
@@ -184,18 +200,9 @@ def test_two_projects_a_deploy_push_records_both_and_the_pr_comment_shows_each_t
     by_hand = mlci("history", "record", "--report", report, cwd=repo.path)
     assert by_hand.exit_code == 0, by_hand.stderr
     after = push(0.84, 2.5, "better models")
-    event = {
-        "ref": "refs/heads/main",
-        "before": recorded[0],
-        "after": after,
-        "repository": {"full_name": REPOSITORY, "name": "models", "owner": {"login": "acme"}},
-    }
     timings = {}
-    started = time.monotonic()
-    done = run_act(repo, "push", event, ".github/workflows/deploy.yml",
-                   action_source=action_source, job_bin=job_bin,
-                   artifacts=tmp_path / "deploy")  # fmt: skip
-    timings["deploy"] = round(time.monotonic() - started, 1)
+    done, timings["deploy"] = deploy_push(repo, recorded[0], after, tmp_path=tmp_path,
+                                          action_source=action_source, job_bin=job_bin)  # fmt: skip
     assert done.returncode == 0, log_of(done)
     assert f"mlci history: recorded {after[:12]} (churn, ltv) on origin/mlci-history" in (
         done.stdout
