@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mlci import __version__
 from mlci.config_file import ConfigFile
-from mlci.errors import ConfigError, HistoryError
+from mlci.errors import HistoryError
 from mlci.sources.git import Git, base_branch
 from mlci.sources.history import (
     DataBranch,
@@ -315,29 +315,27 @@ def project_records(
     """One record per part of a report: the report's under `root`'s history id, or each
     project's under its own (its mlci.yaml's gates mark the gated metrics)."""
     from mlci.config import load_config
-    from mlci.pipeline.projects import find_projects
 
     parents = list(parents)
     parts = list(parts)
-    configs = {}
-    named = [part.project for part in parts if part.project is not None]
-    if named:
-        try:
-            configs = {project.path: project.config for project in find_projects(root)}
-        except ConfigError:
-            configs = {}
-    missing = [name for name in named if name not in configs]
+    configs = {
+        part.project: _project_config(root, part.project)
+        for part in parts
+        if part.project is not None
+    }
+    missing = [name for name, found in configs.items() if found is None]
     if missing:
         raise HistoryError(
-            f"the report's project {missing[0]!r} is not a project of "
-            f"{root.path or 'this directory'}",
+            f"the report's project {missing[0]!r} has no mlci.yaml under "
+            f"{root.root if root.path else 'this directory'}",
             hint="record a report of `mlci check --all` where it ran (with the root mlci.yaml)",
         )
     chosen: list[ProjectRecord] = []
     for part in parts:
         config = root
-        if part.project is not None:
-            config = load_config(configs[part.project])
+        found = configs.get(part.project) if part.project is not None else None
+        if found is not None:
+            config = load_config(found)
         gates = config.config.gates if config.explicit else []
         record = build_record(
             commit=commit,
@@ -360,6 +358,18 @@ def project_records(
             )
         ids[item.record.report_id] = name
     return chosen
+
+
+def _project_config(root: ConfigFile, project: str) -> Path | None:
+    """The mlci.yaml of the project at `project` (relative to the root config's directory, as
+    `mlci check --all` names it), or None."""
+    from mlci.config_file import CONFIG_NAMES
+
+    relative = Path(project)
+    if root.path is None or relative.is_absolute() or ".." in relative.parts:
+        return None
+    directory = root.root / relative
+    return next((directory / n for n in CONFIG_NAMES if (directory / n).is_file()), None)
 
 
 def write_records(records: Sequence[ProjectRecord], env: Mapping[str, str], git: Git) -> list[str]:

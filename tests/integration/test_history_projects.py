@@ -189,7 +189,7 @@ def test_a_project_report_recorded_from_elsewhere_exits_2(
     assert mlci("check", "--all", "-o", report, cwd=repo.path).exit_code == 0
     done = mlci("history", "record", "--report", report, "--dry-run", cwd=repo.path / "churn")
     assert done.exit_code == 2
-    assert "the report's project 'churn' is not a project of" in done.stderr
+    assert "the report's project 'churn' has no mlci.yaml under" in done.stderr
     dry = mlci("history", "record", "--report", report, "--dry-run", cwd=repo.path)
     assert [record["report_id"] for record in json.loads(dry.stdout)] == ["churn", "models-ltv"]
 
