@@ -109,25 +109,31 @@ def test_records_then_reads_them_from_a_fresh_clone(
 
 
 def _writer(path: Path, sha: str, results: list[object], barrier: threading.Barrier) -> None:
+    """Records `sha`; the first clone records two projects of it (`a`, `b`) in one push."""
     branch = DataBranch(Git(path), sleep=lambda seconds: None)
-    record = HistoryRecord(
-        commit=sha,
-        parents=(),
-        recorded_at="2026-11-30T21:00:00Z",
-        metrics=(RecordedMetric("metrics.json", "accuracy", 0.9, "higher", True),),
-    )
+    ids = ["a", "b"] if path.name == "clone0" else ["default"]
+    records = [
+        HistoryRecord(
+            commit=sha,
+            parents=(),
+            recorded_at="2026-11-30T21:00:00Z",
+            report_id=report_id,
+            metrics=(RecordedMetric("metrics.json", "accuracy", 0.9, "higher", True),),
+        )
+        for report_id in ids
+    ]
     barrier.wait()
     try:
-        results.append(branch.write(record))
+        results.append(branch.write_all(records))
     except Exception as error:  # the test reports it
         results.append(error)
 
 
 def test_racing_pushes_all_land(tmp_path: Path) -> None:
-    """Three clones record three commits at once. The remote holds each push a moment before
-    it updates the branch (a pre-receive hook), so the pushes meet: one wins, the others are
-    refused, fetch the new tip, add their file to it and push again. Nothing is lost, nothing
-    is forced."""
+    """Three clones record three commits at once, the first for two projects in one push. The
+    remote holds each push a moment before it updates the branch (a pre-receive hook), so the
+    pushes meet: one wins, the others are refused, fetch the new tip, add their files to it
+    and push again. Nothing is lost, nothing is forced."""
     remote = bare_remote(tmp_path)
     hook = remote / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\ncat >/dev/null\nsleep 1\n")
@@ -158,7 +164,12 @@ def test_racing_pushes_all_land(tmp_path: Path) -> None:
         ["git", "ls-tree", "-r", "--name-only", "mlci-history"],
         cwd=remote, capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
-    assert files == ["README.md", *sorted(f"default/{sha}.json" for sha in shas)]
+    assert files == [
+        "README.md",
+        f"a/{shas[0]}.json",
+        f"b/{shas[0]}.json",
+        *sorted(f"default/{sha}.json" for sha in shas[1:]),
+    ]
     log = subprocess.run(
         ["git", "log", "--format=%s", "mlci-history"],
         cwd=remote, capture_output=True, text=True, check=True,
