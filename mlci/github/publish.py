@@ -131,9 +131,10 @@ def _with_pushes(report: Report, options: RenderOptions) -> Callable[[Comment | 
         report.pushes = [push for push in previous if push.commit != commit]
         # Room is left for the block, so fitting the comment to GitHub's limit never cuts it.
         body = render_fitted(report, options, COMMENT_BUDGET - MAX_BLOCK - 64)
-        if commit is None or not report.gates:
+        values = gated_values(report)  # a report of several projects: each project's
+        if commit is None or not values:
             return body
-        pushes = after_push(report.pushes, commit, gated_values(report))
+        pushes = after_push(report.pushes, commit, values)
         return with_block(body, pushes_block(pushes))
 
     return body_for

@@ -47,12 +47,17 @@ def trend_table(trend: HistoryTrend, precision: int = 5) -> Table:
 
 
 def gated_values(report: Report) -> dict[str, float | None]:
-    """The head's value of every gated metric (the first rule's observed value), by name."""
+    """The head's value of every gated metric (the first rule's observed value), by name; in a
+    report of several projects, each project's, named `PROJECT: metric`."""
     values: dict[str, float | None] = {}
     for gate in report.gates:
         if gate.metric not in values and gate.rule != "significance":
             observed = gate.observed
             values[gate.metric] = observed if observed is None or math.isfinite(observed) else None
+    for project in report.projects:
+        if project.report is not None:
+            for name, value in gated_values(project.report).items():
+                values.setdefault(f"{project.path}: {name}", value)
     return values
 
 

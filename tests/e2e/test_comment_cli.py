@@ -502,6 +502,46 @@ def test_the_comment_keeps_the_earlier_pushes(
     assert len(read_pushes(str(mlci_comments(github)[0]["body"]))) == 3
 
 
+def test_the_comment_of_several_projects_keeps_each_projects_earlier_pushes(
+    mlci: Invoker,
+    ml_repo: GitRepo,
+    github: FakeGitHub,
+    actions: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`mlci check --all`: the repository's report has no gates of its own; the pushes table
+    keeps every project's gated metrics, named by project."""
+    from mlci.github.pushes import read_pushes
+
+    ml_repo.write("mlci.yaml", "projects: [churn, ltv]\n")
+    ml_repo.write(
+        "churn/mlci.yaml", "metrics: {files: [m.json]}\ngates: [{metric: auc, min: 0.5}]\n"
+    )
+    ml_repo.write("ltv/mlci.yaml", "metrics: {files: [m.json]}\ngates: [{metric: rmse, max: 4}]\n")
+    bodies = []
+    for sha, auc, rmse in [("a" * 40, 0.80, 3.0), ("b" * 40, 0.84, 2.5)]:
+        github.add_pull(REPO, 7, head_sha=sha)
+        _push(tmp_path, monkeypatch, sha)
+        ml_repo.write("churn/m.json", json.dumps({"auc": auc}))
+        ml_repo.write("ltv/m.json", json.dumps({"rmse": rmse}))
+        result = mlci("check", "--all", "--comment", cwd=ml_repo.path)
+        assert result.exit_code == 0, result.stderr
+        bodies.append(str(mlci_comments(github)[0]["body"]))
+
+    assert "This pull request's pushes" not in bodies[0]
+    table = next(t for t in parse_tables(bodies[1]) if t[0][0] == "Push")
+    assert table == [
+        ["Push", "churn: auc", "ltv: rmse"],
+        ["aaaaaaa", "0.8", "3.0"],
+        ["bbbbbbb (this push)", "0.84", "2.5"],
+    ]
+    assert [push.values for push in read_pushes(bodies[1])] == [
+        {"churn: auc": 0.80, "ltv: rmse": 3.0},
+        {"churn: auc": 0.84, "ltv: rmse": 2.5},
+    ]
+
+
 def test_a_forged_pushes_block_is_ignored(
     mlci: Invoker,
     ml_repo: GitRepo,
