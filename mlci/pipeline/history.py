@@ -19,6 +19,7 @@ from mlci.config_file import ConfigFile
 from mlci.errors import HistoryError
 from mlci.sources.git import Git, base_branch
 from mlci.sources.history import (
+    SHA,
     DataBranch,
     HistoryRecord,
     RecordedMetric,
@@ -199,6 +200,8 @@ class ReportValues:
     parts: list[ReportPart]
     skipped: list[str]
     """Why projects of the report have nothing to record (`ltv: not run (unchanged)`)."""
+    head_sha: str | None = None
+    """The commit the report was made at, when it says."""
 
 
 def values_from_report(path: Path, *, lists_projects: bool = False) -> ReportValues:
@@ -234,7 +237,7 @@ def values_from_report(path: Path, *, lists_projects: bool = False) -> ReportVal
                 path=path,
                 hint="list the metrics files under `metrics: files:` in mlci.yaml",
             )
-        return ReportValues(parts=[ReportPart(values)], skipped=[])
+        return ReportValues(parts=[ReportPart(values)], skipped=[], head_sha=_head_sha(data))
     if not isinstance(projects, list):
         raise InputFileError("not a JSON report of `mlci check --format json`", path=path)
     parts, skipped = [], []
@@ -247,12 +250,13 @@ def values_from_report(path: Path, *, lists_projects: bool = False) -> ReportVal
         if values is not None:
             parts.append(ReportPart(values, project=name))
             continue
-        status = project.get("status")
-        why = (
-            f"not run ({status})"
-            if not isinstance(report, dict) and isinstance(status, str)
-            else "no metrics in its report"
-        )
+        status, reason = project.get("status"), project.get("reason")
+        if isinstance(report, dict):
+            why = "no metrics in its report"
+        elif status == "error" and isinstance(reason, str):
+            why = f"its check did not run ({' '.join(reason.split())[:200]})"
+        else:
+            why = f"not run ({status if isinstance(status, str) else 'no report'})"
         skipped.append(f"{name}: {why}")
     if not parts:
         raise InputFileError(
@@ -261,7 +265,12 @@ def values_from_report(path: Path, *, lists_projects: bool = False) -> ReportVal
             hint="record the report of `mlci check --all` (not --changed), with metrics files "
             "under `metrics: files:` in each project's mlci.yaml",
         )
-    return ReportValues(parts=parts, skipped=skipped)
+    return ReportValues(parts=parts, skipped=skipped, head_sha=_head_sha(data))
+
+
+def _head_sha(data: Mapping[str, Any]) -> str | None:
+    sha = data.get("head_sha")
+    return sha if isinstance(sha, str) and SHA.fullmatch(sha) else None
 
 
 def _report_values(data: Mapping[str, Any]) -> CommitValues | None:

@@ -409,3 +409,29 @@ def test_failed_fetches_and_pushes_say_why_in_one_line(
     done = mlci("history", "record", cwd=repo.path)
     assert "refused the history branch 'mlci-history': pre-receive hook declined (" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_report_of_another_commit_is_refused(
+    project: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker
+) -> None:
+    """A report.json left from an earlier commit would record that commit's metrics as this
+    one's: refused, unless --commit names the report's own commit."""
+    remote, repo = project
+    first = push_commit(repo, {"accuracy": 0.8, "loss": 0.3}, "first")
+    report = tmp_path / "report.json"
+    assert mlci("check", "-o", report, cwd=repo.path).exit_code == 0
+    second = push_commit(repo, {"accuracy": 0.9, "loss": 0.2}, "second")
+    done = mlci("history", "record", "--report", report, cwd=repo.path)
+    assert done.exit_code == 2
+    assert done.stderr == (
+        f"mlci: error: {report} is the report of commit {first[:12]}, not of {second[:12]} "
+        f"(HEAD) (record it as its own commit with --commit {first[:12]}, or run `mlci check "
+        "-o` again at this commit)\n"
+    )
+    done = mlci("history", "record", "--report", report, "--commit", first[:12], cwd=repo.path)
+    assert done.exit_code == 0, done.stderr
+    files = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", "mlci-history"],
+        cwd=remote, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert files == ["README.md", f"default/{first}.json"]

@@ -242,3 +242,21 @@ def test_a_single_project_in_a_subdirectory_reads_its_records(
     assert files == ["README.md", f"default/{sha}.json"]
     shown = json.loads(mlci("history", "--json", cwd=repo.path / "model").stdout)
     assert [point["commit"] for point in shown["points"]] == [sha]
+
+
+def test_a_project_whose_check_did_not_run_is_said_with_its_reason(
+    models: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker
+) -> None:
+    remote, repo = models
+    repo.write("models/ltv/mlci.yaml", "gates: 3\n")
+    sha = push_metrics(repo, 0.80, 3.0, "ltv's mlci.yaml is broken")
+    report = tmp_path / "report.json"
+    checked = mlci("check", "--all", "-o", report, cwd=repo.path)
+    assert checked.exit_code == 2
+    done = mlci("history", "record", "--report", report, cwd=repo.path)
+    assert done.exit_code == 0, done.stderr
+    skipped = done.stdout.splitlines()[1]
+    assert skipped.startswith("mlci history: not recorded: models/ltv: its check did not run (")
+    assert "mlci.yaml" in skipped
+    files = on_remote(remote, "ls-tree", "-r", "--name-only", "mlci-history").split()
+    assert files == ["README.md", f"churn/{sha}.json"]
