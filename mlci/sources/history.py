@@ -486,6 +486,7 @@ def git_failure(output: str) -> str:
     else:
         why = (fatal or error or lines[-1:] or ["unknown error"])[0]
     why = " ".join(why.split())  # one line, whatever the remote sent
+    why = "".join(c if c.isprintable() else "?" for c in why)
     return why if len(why) <= 300 else why[:299] + "…"
 
 

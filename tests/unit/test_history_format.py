@@ -22,6 +22,7 @@ from mlci.sources.history import (
     HistoryRecord,
     RecordedMetric,
     RecordedParam,
+    git_failure,
     parse_record,
     record_to_json,
 )
@@ -145,3 +146,41 @@ def test_a_block_that_is_not_mlci_s_is_refused(block: str) -> None:
 
 def test_no_block_is_no_pushes() -> None:
     assert read_pushes("<!-- mlci:report id=default -->\nno block here") == []
+
+
+@pytest.mark.parametrize(
+    ("output", "said"),
+    [
+        # GitHub refusing the token: what the server said, not git's generic last line.
+        (
+            "remote: Permission to acme/iris.git denied to github-actions[bot].\n"
+            "fatal: unable to access 'https://github.com/acme/iris.git/': The requested URL "
+            "returned error: 403\n",
+            "Permission to acme/iris.git denied to github-actions[bot].",
+        ),
+        (
+            "fatal: unable to access 'https://github.com/acme/iris.git/': The requested URL "
+            "returned error: 403\n",
+            "unable to access 'https://github.com/acme/iris.git/': The requested URL returned "
+            "error: 403",
+        ),
+        # A ruleset: the remote's lines (padded with spaces by git) and the rejection reason.
+        (
+            "remote: error: GH013: Repository rule violations found for refs/heads/mlci-history."
+            "        \nremote:         \nTo https://github.com/acme/iris.git\n"
+            "!\tabc:refs/heads/mlci-history\t[remote rejected] (push declined due to repository "
+            "rule violations)\nDone\nerror: failed to push some refs\n",
+            "error: GH013: Repository rule violations found for refs/heads/mlci-history. "
+            "(push declined due to repository rule violations)",
+        ),
+        (
+            "error: src refspec x does not match any\nerror: failed to push some refs\n",
+            "src refspec x does not match any",
+        ),
+        ("", "unknown error"),
+        # Control characters become '?', and the line is cut at 300 characters.
+        ("remote: ::error::x\x1b[31m" + "y" * 400, ("::error::x?[31m" + "y" * 400)[:299] + "…"),
+    ],
+)
+def test_a_failed_fetch_or_push_says_the_line_that_explains(output: str, said: str) -> None:
+    assert git_failure(output) == said
