@@ -27,6 +27,7 @@ from mlci.sources.history import (
     WriteResult,
     check_report_id,
     first_parent_commits,
+    same_record,
 )
 from mlci.sources.metric_files import Scalar
 
@@ -392,7 +393,16 @@ def write_records(records: Sequence[ProjectRecord], env: Mapping[str, str], git:
             key = (store.remote, store.branch)
             branches.setdefault(key, (store, []))[1].append(item.record)
             continue
-        run_id = store.write(item.record)
+        record = item.record
+        if (existing := store.read(record.report_id, [record.commit]).get(record.commit)) and (
+            same_record(existing, record)
+        ):  # a re-run: a second run with the same metrics would only clutter the experiment
+            said.append(
+                f"mlci history: {record.commit[:12]}{_of(item)} was already recorded in the "
+                f"{store.label}"
+            )
+            continue
+        run_id = store.write(record)
         said.append(
             f"mlci history: recorded {item.record.commit[:12]}{_of(item)} as MLflow run "
             f"{run_id} in the {store.label}"

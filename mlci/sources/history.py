@@ -91,6 +91,12 @@ class HistoryRecord:
         return None
 
 
+def same_record(one: HistoryRecord, other: HistoryRecord) -> bool:
+    """The same record but for when it was written (a re-run of the same commit)."""
+    same = ("commit", "parents", "report_id", "metrics", "params")
+    return all(getattr(one, name) == getattr(other, name) for name in same)
+
+
 def record_path(report_id: str, commit: str) -> str:
     """Where the record of `commit` lives on the data branch."""
     return f"{report_id}/{commit}.json"
@@ -437,8 +443,7 @@ class DataBranch:
             existing = parse_record(content, f"{self.branch}:{path}")
         except HistoryError:
             return False  # replaced by this one
-        same = ("commit", "parents", "report_id", "metrics", "params")
-        return all(getattr(existing, name) == getattr(record, name) for name in same)
+        return same_record(existing, record)
 
     def _tree(self, tip: str | None, files: Mapping[str, str], readme: str) -> str:
         """The tip's tree with `files` (path -> blob id) added, in a scratch index."""

@@ -219,6 +219,13 @@ def test_mlflow_store_logs_one_run_per_project(
     assert by_id["models-ltv"].data.metrics == {"rmse": 3.0}
     assert {run.data.tags["mlflow.source.git.commit"] for run in runs} == {sha}
     assert on_remote(remote, "branch", "--list", "mlci-history") == ""
+    # A re-run of the job logs no second run of the same metrics.
+    again = mlci("history", "record", "--report", tmp_path / "report.json", cwd=repo.path)
+    assert [line.split(" was already recorded ")[0] for line in again.stdout.splitlines()] == [
+        f"mlci history: {sha[:12]} of churn (churn)",
+        f"mlci history: {sha[:12]} of models/ltv (models-ltv)",
+    ]
+    assert len(client.search_runs([runs[0].info.experiment_id])) == 2
     listed = json.loads(mlci("history", "--all", "--json", cwd=repo.path).stdout)
     assert [p["points"][0]["values"] for p in listed["projects"]] == [[0.80], [3.0]]
 
