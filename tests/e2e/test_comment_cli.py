@@ -502,11 +502,11 @@ def test_the_comment_keeps_the_earlier_pushes(
     assert len(read_pushes(str(mlci_comments(github)[0]["body"]))) == 3
 
 
+@pytest.mark.usefixtures("actions")  # a pull request's job
 def test_the_comment_of_several_projects_keeps_each_projects_earlier_pushes(
     mlci: Invoker,
     ml_repo: GitRepo,
     github: FakeGitHub,
-    actions: dict[str, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
