@@ -153,7 +153,9 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
     from mlci.pipeline.history import (
         CommitValues,
         ReportPart,
+        ReportValues,
         commit_and_parents,
+        not_run_error,
         project_records,
         values_from_report,
         write_records,
@@ -165,6 +167,7 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
     git = context.git
     commit, parents = commit_and_parents(git, rev)
     skipped: list[str] = []
+    found: ReportValues | None = None
     if report_path is not None:
         lists_projects = bool(config.explicit and config.config.projects)
         found = values_from_report(report_path, lists_projects=lists_projects)
@@ -189,9 +192,13 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
             params=[(p, n, v) for p, flat in params.flat().items() for n, v in flat.items()],
         )
         parts = [ReportPart(values)]
-    records = project_records(config, parts, commit=commit, parents=parents)
+    records = project_records(config, parts, commit=commit, parents=parents, report=report_path)
     kept = [item for item in records if item.record.metrics]
     skipped += [f"{item.project}: no numeric metric" for item in records if item not in kept]
+    # A project whose check did not run: the others are recorded, then exit 2 naming the report.
+    failed = found if found is not None and found.failed else None
+    if failed is not None and not kept:
+        raise not_run_error(failed, recorded=False)
     if not kept:
         from mlci.errors import HistoryError
 
@@ -202,6 +209,7 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
             "report.json` and `mlci history record --report report.json`"
             if projects_root
             else "list the metrics files under `metrics: files:` in mlci.yaml",
+            path=report_path,
         )
     if dry_run:
         if kept[0].project is None:  # one check: its record
@@ -209,9 +217,11 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
         else:  # a report of several projects: a JSON list of their records
             listed = [json.loads(record_to_json(item.record)) for item in kept]
             click.echo(json.dumps(listed, indent=1, ensure_ascii=False))
-        return 0
-    for line in write_records(kept, os.environ, git):
-        click.echo(line)
-    for line in skipped:
-        click.echo(f"mlci history: not recorded: {line}")
+    else:
+        for line in write_records(kept, os.environ, git):
+            click.echo(line)
+        for line in skipped:
+            click.echo(f"mlci history: not recorded: {line}")
+    if failed is not None:
+        raise not_run_error(failed, recorded=not dry_run)
     return 0

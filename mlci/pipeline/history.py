@@ -10,13 +10,13 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlci import __version__
 from mlci.config_file import ConfigFile
-from mlci.errors import HistoryError
+from mlci.errors import HistoryError, InputFileError
 from mlci.sources.git import Git, base_branch
 from mlci.sources.history import (
     SHA,
@@ -198,11 +198,16 @@ class ReportPart:
 
 @dataclass(frozen=True)
 class ReportValues:
+    path: Path
+    """The report's file."""
     parts: list[ReportPart]
     skipped: list[str]
     """Why projects of the report have nothing to record (`ltv: not run (unchanged)`)."""
     head_sha: str | None = None
     """The commit the report was made at, when it says."""
+    failed: list[str] = field(default_factory=list)
+    """Projects whose check did not run because of an error, with it (`ltv: mlci.yaml:1: ...`):
+    the others are recorded, then the command exits 2 naming the report."""
 
 
 def values_from_report(path: Path, *, lists_projects: bool = False) -> ReportValues:
@@ -223,6 +228,17 @@ def values_from_report(path: Path, *, lists_projects: bool = False) -> ReportVal
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("schema_version"), int):
         raise InputFileError("not a JSON report of `mlci check --format json`", path=path)
+    partial = data.get("partial")
+    if partial is not None:
+        parts = partial.get("parts") if isinstance(partial, dict) else None
+        held = ", ".join(p for p in parts if isinstance(p, str)) if isinstance(parts, list) else ""
+        raise InputFileError(
+            f"the report holds only some parts of the check ({held[:200] or '?'}: "
+            "`mlci check --only/--skip`), so it would record some projects or metrics of this "
+            "commit and not the others",
+            path=path,
+            hint="merge the parts' reports with `mlci report merge` and record the merged one",
+        )
     projects = data.get("projects")
     if not projects:
         values = _report_values(data)
@@ -238,10 +254,10 @@ def values_from_report(path: Path, *, lists_projects: bool = False) -> ReportVal
                 path=path,
                 hint="list the metrics files under `metrics: files:` in mlci.yaml",
             )
-        return ReportValues(parts=[ReportPart(values)], skipped=[], head_sha=_head_sha(data))
+        return ReportValues(path, [ReportPart(values)], skipped=[], head_sha=_head_sha(data))
     if not isinstance(projects, list):
         raise InputFileError("not a JSON report of `mlci check --format json`", path=path)
-    parts, skipped = [], []
+    parts, skipped, failed = [], [], []
     for project in projects:
         name = project.get("path") if isinstance(project, dict) else None
         if not isinstance(name, str) or not name:
@@ -253,20 +269,31 @@ def values_from_report(path: Path, *, lists_projects: bool = False) -> ReportVal
             continue
         status, reason = project.get("status"), project.get("reason")
         if isinstance(report, dict):
-            why = "no metrics in its report"
-        elif status == "error" and isinstance(reason, str):
-            why = f"its check did not run ({' '.join(reason.split())[:200]})"
+            skipped.append(f"{name}: no metrics in its report")
+        elif status == "unchanged":  # --changed: its last record still holds
+            skipped.append(f"{name}: not run (unchanged)")
         else:
-            why = f"not run ({status if isinstance(status, str) else 'no report'})"
-        skipped.append(f"{name}: {why}")
-    if not parts:
+            why = " ".join(reason.split())[:200] if isinstance(reason, str) else "no report"
+            failed.append(f"{name}: its check did not run ({why})")
+    if not parts and not failed:
         raise InputFileError(
             "no project of the report has metrics to record (" + "; ".join(skipped)[:300] + ")",
             path=path,
             hint="record the report of `mlci check --all` (not --changed), with metrics files "
             "under `metrics: files:` in each project's mlci.yaml",
         )
-    return ReportValues(parts=parts, skipped=skipped, head_sha=_head_sha(data))
+    return ReportValues(path, parts, skipped, head_sha=_head_sha(data), failed=failed)
+
+
+def not_run_error(found: ReportValues, *, recorded: bool) -> InputFileError:
+    """The exit-2 error for the projects of a report whose check did not run."""
+    what = "; ".join(found.failed)
+    return InputFileError(
+        f"not recorded: {what if len(what) <= 400 else what[:399] + '…'}",
+        path=found.path,
+        hint="fix what the check says and run `mlci check --all` again; "
+        + ("the report's other projects were recorded" if recorded else "nothing was recorded"),
+    )
 
 
 def _head_sha(data: Mapping[str, Any]) -> str | None:
@@ -321,9 +348,11 @@ def project_records(
     commit: str,
     parents: Iterable[str],
     now: float | None = None,
+    report: Path | None = None,
 ) -> list[ProjectRecord]:
     """One record per part of a report: the report's under `root`'s history id, or each
-    project's under its own (its mlci.yaml's gates mark the gated metrics)."""
+    project's under its own (its mlci.yaml's gates mark the gated metrics). `report`: the
+    report's file, which errors name."""
     from mlci.config import load_config
 
     parents = list(parents)
@@ -339,6 +368,7 @@ def project_records(
             f"the report's project {missing[0]!r} has no mlci.yaml under "
             f"{root.root if root.path else 'this directory'}",
             hint="record a report of `mlci check --all` where it ran (with the root mlci.yaml)",
+            path=report,
         )
     chosen: list[ProjectRecord] = []
     for part in parts:

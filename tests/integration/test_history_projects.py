@@ -251,19 +251,62 @@ def test_a_single_project_in_a_subdirectory_reads_its_records(
     assert [point["commit"] for point in shown["points"]] == [sha]
 
 
-def test_a_project_whose_check_did_not_run_is_said_with_its_reason(
+def test_a_project_whose_check_did_not_run_exits_2_naming_the_report(
     models: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker
 ) -> None:
+    """The other projects are still recorded (nothing is lost), then exit 2: the report names
+    a project that should have been recorded and was not."""
     remote, repo = models
     repo.write("models/ltv/mlci.yaml", "gates: 3\n")
     sha = push_metrics(repo, 0.80, 3.0, "ltv's mlci.yaml is broken")
     report = tmp_path / "report.json"
     checked = mlci("check", "--all", "-o", report, cwd=repo.path)
     assert checked.exit_code == 2
+    not_run = (
+        f"mlci: error: {report}: not recorded: models/ltv: its check did not run "
+        "(models/ltv/mlci.yaml:1:8: gates: expected a list, got an integer) (fix what the check "
+        "says and run `mlci check --all` again; "
+    )
+    dry = mlci("history", "record", "--report", report, "--dry-run", cwd=repo.path)
+    assert dry.exit_code == 2
+    assert [record["report_id"] for record in json.loads(dry.stdout)] == ["churn"]
+    assert dry.stderr == not_run + "nothing was recorded)\n"
     done = mlci("history", "record", "--report", report, cwd=repo.path)
-    assert done.exit_code == 0, done.stderr
-    skipped = done.stdout.splitlines()[1]
-    assert skipped.startswith("mlci history: not recorded: models/ltv: its check did not run (")
-    assert "mlci.yaml" in skipped
+    assert done.exit_code == 2
+    assert done.stdout.startswith(f"mlci history: recorded {sha[:12]} (churn) on ")
+    assert done.stderr == not_run + "the report's other projects were recorded)\n"
     files = on_remote(remote, "ls-tree", "-r", "--name-only", "mlci-history").split()
     assert files == ["README.md", f"churn/{sha}.json"]
+
+    # No project ran: nothing to record, the same message.
+    repo.write("churn/mlci.yaml", "gates: 3\n")
+    repo.commit("churn's too")
+    assert mlci("check", "--all", "-o", report, cwd=repo.path).exit_code == 2
+    done = mlci("history", "record", "--report", report, cwd=repo.path)
+    assert done.exit_code == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"mlci: error: {report}: not recorded: churn: its check did")
+    assert done.stderr.endswith("nothing was recorded)\n")
+
+
+def test_a_partial_report_exits_2(
+    models: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker
+) -> None:
+    """A report of `mlci check --only` holds some projects: recording it would leave the
+    others without a record of this commit, silently."""
+    remote, repo = models
+    push_metrics(repo, 0.80, 3.0, "both")
+    report = tmp_path / "report.json"
+    assert (
+        mlci("check", "--all", "--only", "projects:churn", "-o", report, cwd=repo.path).exit_code
+        == 0
+    )
+    done = mlci("history", "record", "--report", report, cwd=repo.path)
+    assert done.exit_code == 2
+    assert done.stderr == (
+        f"mlci: error: {report}: the report holds only some parts of the check (projects:churn: "
+        "`mlci check --only/--skip`), so it would record some projects or metrics of this "
+        "commit and not the others (merge the parts' reports with `mlci report merge` and "
+        "record the merged one)\n"
+    )
+    assert on_remote(remote, "branch", "--list", "mlci-history") == ""
