@@ -96,6 +96,8 @@ def history_group(
             rev=rev,
             fetch=fetch,
         )
+        if trend.note and not all_projects and config.explicit and config.config.projects:
+            trend.note += " (this mlci.yaml lists projects: `mlci history --all` shows each one's)"
         shown.append((project, project_config, trend))
     if chosen == "json":
         if not all_projects:

@@ -117,6 +117,10 @@ def test_a_report_of_two_projects_records_each_in_one_push_and_each_reads_its_ow
     ]
     assert [p["values"] for p in listed["projects"][0]["points"]] == [[0.80], [0.84]]
     assert [p["values"] for p in listed["projects"][1]["points"]] == [[3.0], [2.5]]
+    assert mlci("history", cwd=repo.path).stdout == (
+        "no commit of origin/main is recorded in origin/mlci-history (this mlci.yaml lists "
+        "projects: `mlci history --all` shows each one's)\n"
+    )
     text = mlci("history", "--all", cwd=repo.path).stdout
     assert "churn: Gated metrics of the last 2 recorded commits (origin/mlci-history)" in text
     assert "models/ltv: Gated metrics of the last 2 recorded commits" in text
