@@ -173,7 +173,7 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
     if report_path is not None:
         lists_projects = bool(config.explicit and config.config.projects)
         found = values_from_report(report_path, lists_projects=lists_projects)
-        parts, skipped = found.parts, found.skipped
+        parts, skipped = found.parts, list(found.skipped)
         if found.head_sha is not None and found.head_sha != commit:
             from mlci.errors import HistoryError
 
