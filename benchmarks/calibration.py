@@ -1,11 +1,13 @@
 """Calibration of every significance test by simulated pull requests.
 
-    python benchmarks/calibration.py --null 1000 --power 300   # --resamples 10000, 2 processes
+    python benchmarks/calibration.py --null 4000 --power 300   # --resamples 10000, 2 processes
 
 Each simulated pull request scores a base model and a head model on the same n = 3,000 examples.
 *No change*: the two models are exchangeable (same error rate, errors partly shared, as two
 versions of one model are); a test's false-alarm rate is how often it calls the head
-significantly worse (one-sided, nominal 2.5% at 95% confidence). *A 2-point drop*: the head is
+significantly worse (one-sided, nominal 2.5% at 95% confidence). The two models being
+exchangeable, calling the head significantly better is exactly as likely: the table shows both
+shares and their mean, the estimate with twice the simulations behind it. *A 2-point drop*: the head is
 worse by 0.02 of the metric in expectation — for regression, by 2 points of R² (its errors
 explain 2% less of the target's variance), which every regression metric is then tested on;
 power is how often the test says so. The drop is set per metric by bisection on a large sample.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,6 +40,7 @@ from mlci.checks.significance import paired_intervals
 from mlci.sources.prediction_pairs import PairedPredictions
 
 EXAMPLES = 3_000
+NOMINAL = 0.025
 RESAMPLES = 1_000
 MULTICLASS = (
     "accuracy",
@@ -196,7 +200,24 @@ def alarm_rates(
     resamples: int = RESAMPLES,
 ) -> dict[str, float]:
     """The share of simulated pull requests each test calls significantly worse."""
-    alarms = dict.fromkeys(statistics, 0)
+    found = outcomes(scenario, simulations, damage, statistics, seed, confidence, resamples)
+    return {statistic: worse for statistic, (worse, _) in found.items()}
+
+
+def outcomes(
+    scenario: Scenario,
+    simulations: int,
+    damage: float,
+    statistics: tuple[str, ...],
+    seed: int,
+    confidence: float = 0.95,
+    resamples: int = RESAMPLES,
+) -> dict[str, tuple[float, float]]:
+    """(share called significantly worse, share called significantly better) per test. With no
+    change the two models are exchangeable, so both shares estimate the same one-sided
+    false-alarm rate: their mean has twice the simulations behind it."""
+    worse = dict.fromkeys(statistics, 0)
+    better = dict.fromkeys(statistics, 0)
     rng = np.random.default_rng(seed)
     for index in range(simulations):
         paired = scenario.simulate(rng, damage, EXAMPLES)
@@ -204,14 +225,18 @@ def alarm_rates(
             paired, list(statistics), resamples=resamples, confidence=confidence, seed=index
         )
         for statistic in statistics:
-            alarms[statistic] += found[statistic].significantly_worse()
-    return {statistic: count / simulations for statistic, count in alarms.items()}
+            interval = found[statistic]
+            worse[statistic] += interval.significantly_worse()
+            good = interval.low > 0 if interval.direction == "higher" else interval.high < 0
+            better[statistic] += good
+    return {s: (worse[s] / simulations, better[s] / simulations) for s in statistics}
 
 
 def calibration(
     null: int, power: int, resamples: int = RESAMPLES, workers: int = 1, examples: int = 2_000_000
-) -> list[tuple[str, str, float, float]]:
-    """(scenario, statistic, false-alarm rate, power) of every test. Statistics whose 2-point
+) -> list[tuple[str, str, float, float, float]]:
+    """(scenario, statistic, no-change share called worse, called better, power) of every test.
+    Statistics whose 2-point
     drop is the same pull request (every regression statistic: a drop of R²) share their
     simulations; each statistic's interval does not depend on which others are computed."""
     from concurrent.futures import ProcessPoolExecutor
@@ -230,17 +255,20 @@ def calibration(
     jobs.sort(key=lambda job: (job[0].name != "regression", job[2] != 0.0))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [
-            pool.submit(alarm_rates, scenario, runs, damage, statistics, seed, 0.95, resamples)
+            pool.submit(outcomes, scenario, runs, damage, statistics, seed, 0.95, resamples)
             for scenario, runs, damage, statistics, seed in jobs
         ]
         found = [future.result() for future in futures]
-    false_alarms: dict[tuple[str, str], float] = {}
+    null_shares: dict[tuple[str, str], tuple[float, float]] = {}
     caught: dict[tuple[str, str], float] = {}
     for (scenario, _, damage, _, _), rates in zip(jobs, found, strict=True):
-        for statistic, rate in rates.items():
-            (false_alarms if damage == 0.0 else caught)[scenario.name, statistic] = rate
+        for statistic, (worse, better) in rates.items():
+            if damage == 0.0:
+                null_shares[scenario.name, statistic] = (worse, better)
+            else:
+                caught[scenario.name, statistic] = worse
     return [
-        (scenario.name, s, false_alarms[scenario.name, s], caught[scenario.name, s])
+        (scenario.name, s, *null_shares[scenario.name, s], caught[scenario.name, s])
         for scenario in SCENARIOS
         for s in scenario.statistics
     ]
@@ -259,11 +287,18 @@ def main() -> None:
         f"{EXAMPLES:,} paired examples, {args.resamples:,} resamples, 95% confidence; "
         f"{args.null} no-change and {args.power} 2-point-drop pull requests per test\n"
     )
-    print("| task | statistic | false alarms (nominal 2.5%) | power, 2-point drop |")
-    print("| --- | --- | ---: | ---: |")
+    error = 100 * math.sqrt(NOMINAL * (1 - NOMINAL) / (2 * args.null))
+    print(
+        "| task | statistic | no change: called worse | called better "
+        f"| false alarms (nominal 2.5%, ±{error:.2f}) | power, 2-point drop |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
     rows = calibration(args.null, args.power, args.resamples, args.workers)
-    for task, statistic, alarms, caught in rows:
-        print(f"| {task} | `{statistic}` | {alarms * 100:.1f}% | {caught * 100:.0f}% |")
+    for task, statistic, worse, better, caught in rows:
+        print(
+            f"| {task} | `{statistic}` | {worse * 100:.1f}% | {better * 100:.1f}% "
+            f"| {(worse + better) * 50:.2f}% | {caught * 100:.0f}% |"
+        )
 
 
 if __name__ == "__main__":
