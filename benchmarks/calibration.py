@@ -5,9 +5,9 @@
 Each simulated pull request scores a base model and a head model on the same n = 3,000 examples.
 *No change*: the two models are exchangeable (same error rate, errors partly shared, as two
 versions of one model are); a test's false-alarm rate is how often it calls the head
-significantly worse (one-sided, nominal 2.5% at 95% confidence). The two models being
-exchangeable, calling the head significantly better is exactly as likely: the table shows both
-shares and their mean, the estimate with twice the simulations behind it. *A 2-point drop*: the head is
+significantly worse (one-sided, nominal 2.5% at 95% confidence). The models being exchangeable,
+calling the head significantly better is exactly as likely: the table shows both shares and
+their mean, the estimate with twice the simulations behind it. *A 2-point drop*: the head is
 worse by 0.02 of the metric in expectation — for regression, by 2 points of R² (its errors
 explain 2% less of the target's variance), which every regression metric is then tested on;
 power is how often the test says so. The drop is set per metric by bisection on a large sample.
@@ -188,20 +188,6 @@ def damage_for(
         else:
             high = middle
     return (low + high) / 2
-
-
-def alarm_rates(
-    scenario: Scenario,
-    simulations: int,
-    damage: float,
-    statistics: tuple[str, ...],
-    seed: int,
-    confidence: float = 0.95,
-    resamples: int = RESAMPLES,
-) -> dict[str, float]:
-    """The share of simulated pull requests each test calls significantly worse."""
-    found = outcomes(scenario, simulations, damage, statistics, seed, confidence, resamples)
-    return {statistic: worse for statistic, (worse, _) in found.items()}
 
 
 def outcomes(
