@@ -302,10 +302,31 @@ def java_version(java: Path) -> int | None:
     return int(match.group(2) or 0) if major == 1 else major
 
 
+SETUP_JAVA = "actions/setup-java@c5195efecf7bdfc987ee8bae7a71cb8b11521c00"
+"""v4.7.1, pinned like the other actions of mlci's workflows (which install Java with it when
+their `java-version` input is set)."""
+SETUP_JAVA_VERSION = "v4.7.1"
+
+
+def java_install_hint(on_github: bool) -> str:
+    """How to get Java: on GitHub Actions the step to add (or the reusable workflows' input;
+    setup-java sets JAVA_HOME and PATH), elsewhere the package."""
+    if on_github:
+        return (
+            f"on GitHub Actions add a step before mlci: `uses: {SETUP_JAVA}` "
+            f"({SETUP_JAVA_VERSION}) with `distribution: temurin` and `java-version: "
+            f"'{JAVA_NEEDED}'`; with mlci's reusable workflows set their input `java-version: "
+            f"'{JAVA_NEEDED}'` (docs/github-action.md, \"Java for the Spark engine\")"
+        )
+    return "install Java 17 or newer (Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
+
+
 def check_java(environ: Mapping[str, str] | None = None) -> None:
     """MlciError (exit 2) unless a Java of at least JAVA_NEEDED is there for a local session."""
+    environ = os.environ if environ is None else environ
     java = find_java(environ)
-    install = "install Java 17 or newer (Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
+    on_github = environ.get("GITHUB_ACTIONS") == "true"
+    install = java_install_hint(on_github)
     if java is None:
         raise MlciError(
             f"the Spark engine needs Java {JAVA_NEEDED} or newer and no `java` was found "
@@ -322,7 +343,7 @@ def check_java(environ: Mapping[str, str] | None = None) -> None:
     if version < JAVA_NEEDED:
         raise MlciError(
             f"the Spark engine needs Java {JAVA_NEEDED} or newer; found Java {version} ({java})",
-            hint=f"{install}, and point JAVA_HOME at it",
+            hint=install if on_github else f"{install}, and point JAVA_HOME at it",
         )
 
 

@@ -368,6 +368,16 @@ def test_java_missing_or_too_old(data_dir: Path, tmp_path: Path) -> None:
         f"mlci: error: the Spark engine needs Java 17 or newer; found Java 11 ({old / 'java'})"
     )
     assert "Traceback" not in missing.stderr + too_old.stderr
+    # In a GitHub Actions job the line names the step to add instead of the Debian package.
+    on_github = _mlci_process(args, {**env, "GITHUB_ACTIONS": "true"}, data_dir)
+    assert on_github.returncode == 2, on_github.stderr
+    # (between the ::stop-commands:: markers that keep untrusted text out of workflow commands)
+    (line,) = [text for text in on_github.stderr.splitlines() if not text.startswith("::")]
+    assert line.startswith(
+        f"mlci: error: the Spark engine needs Java 17 or newer; found Java 11 ({old / 'java'}) "
+        "(on GitHub Actions add a step before mlci: `uses: actions/setup-java@"
+    )
+    assert "`distribution: temurin` and `java-version: '17'`" in line
 
 
 # --- the driver JVM's own output -------------------------------------------------------------
