@@ -8,6 +8,7 @@ polars read them, so that one schema (`int64`) fits every engine.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,7 +196,17 @@ def _format_of_directory(directory: Path) -> str:
     return str(formats.pop())
 
 
+_JAVA_CLASS = re.compile(r"^:?\s*(?:[\w$]+\.)+[\w$]+(?:Exception|Error): ")
+
+
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
+    """The first line of what Spark said. A failure inside a Spark job reaches Python as py4j's
+    `An error occurred while calling o41.parquet.`, with the Java exception on the next line:
+    that line, without the Java class name, says what is wrong."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    first = lines[0]
+    if first.startswith("An error occurred while calling") and len(lines) > 1:
+        first = _JAVA_CLASS.sub("", lines[1])
     return first[:300]

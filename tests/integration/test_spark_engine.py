@@ -429,6 +429,8 @@ def test_a_local_session_prints_only_mlci_output(data_dir: Path, tmp_path: Path)
     assert line.startswith(
         f"mlci: error: broken.parquet: Spark cannot read {tmp_path / 'broken.parquet'}: "
     )
+    # What Spark said, not py4j's "An error occurred while calling o41.parquet."
+    assert "Could not read footer" in line, line
     datasets = json.loads(done.stdout)["datasets"]
     assert (datasets[0]["status"], datasets[0]["rows"]) == ("invalid", ROWS)
 
