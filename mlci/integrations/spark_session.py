@@ -3,7 +3,8 @@
 pyspark is imported only here and only when a Spark dataset is checked. Before a local session
 is built, Java is checked (Spark 4 needs Java 17 or newer) so that a missing or old JVM is one
 clear line, not a py4j traceback; before a Spark Connect session, the server's port is tried so
-that an unreachable server is named at once instead of after gRPC's retries.
+that an unreachable server is named at once instead of after gRPC's retries. A local session's
+driver JVM starts quiet (`start_quiet_jvm`): no log4j lines on stderr, only mlci's own.
 
 pandas 3: pandera's PySpark backend imports `pyspark.pandas` for its type unions, and
 `pyspark.pandas` (4.x) does not import under pandas 3. mlci validates `pyspark.sql` DataFrames
