@@ -161,6 +161,33 @@ def test_deploy_promotes_in_an_environment_that_never_cancels() -> None:
     assert "--run ${{ needs.gates.outputs.run-id }}" in steps["Promote"]["with"]["args"]
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        ("", "set mlflow.log: true and mlflow.model_path"),
+        ("--all", "args has --all: set promote: false"),
+        ("--all --strict", "args has --all: set promote: false"),
+        ("--allow-empty", "set mlflow.log: true and mlflow.model_path"),
+    ],
+)
+def test_deploy_without_a_run_to_promote_says_why(args: str, said: str) -> None:
+    """The step's own script, run by bash as the runner would (`bash -e {0}`), with the args
+    input in its environment: a multi-project check is told that promotion takes one run."""
+    gates = load(WORKFLOWS / "deploy-on-merge.yml")["jobs"]["gates"]
+    step = next(step for step in gates["steps"] if step["name"] == "Require a logged run")
+    assert step["env"] == {"ARGS": "${{ inputs.args }}"}  # never expanded into the script
+    done = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        env={"ARGS": args, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout.startswith("::error title=mlci::"), done.stdout
+    assert said in done.stdout, done.stdout
+
+
 def test_comment_half_never_touches_the_pull_requests_code() -> None:
     workflow = load(WORKFLOWS / "comment.yml")
     job = workflow["jobs"]["comment"]
