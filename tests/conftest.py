@@ -17,8 +17,9 @@ from click.testing import CliRunner
 from mlci.cli.handler import run
 from mlci.cli.main import cli
 
-# The session-scoped real MLflow server (`mlflow_server` fixture).
-pytest_plugins = ["mlflow_server", "renderers", "spark_session"]
+# The session-scoped real MLflow server (`mlflow_server`), the renderers, Spark, and act's runner
+# (`act`, over the session's `action_source` and `job_bin`).
+pytest_plugins = ["act_workflows", "mlflow_server", "renderers", "spark_session"]
 
 # Variables that would make a test behave like a GitHub Actions job or reach a real service.
 _SCRUBBED_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "MLFLOW_", "DVC_", "GIT_")

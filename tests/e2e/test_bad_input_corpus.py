@@ -99,6 +99,17 @@ def symlinks(*pairs: tuple[str, str]) -> Callable[[Path], None]:
 METRICS = {"m.json": '{"accuracy": 0.9}'}
 DATA = {"d.csv": "a\n1\n2\n", "s.yaml": SCHEMA}
 
+
+def significance_setting(name: str, setting: str) -> Case:
+    """An accuracy gate whose `significance:` holds `setting`, which the config refuses."""
+    return Case(
+        f"significance-{name}",
+        ("gate",),
+        "mlci.yaml:5",
+        files={**METRICS, "mlci.yaml": GATE.format(rule=SIGNIFICANCE.format(key=setting))},
+    )
+
+
 CASES = [
     # 1. non-finite limits are config errors
     *(
@@ -115,35 +126,16 @@ CASES = [
             ("max-drop-inf", "max_drop", ".Inf", 15),
         ]
     ),
-    Case(
-        "significance-tolerance-nan",
-        ("gate",),
-        "mlci.yaml:5",
-        files={
-            **METRICS,
-            "mlci.yaml": GATE.format(rule=SIGNIFICANCE.format(key="tolerance: .nan")),
-        },
-    ),
-    Case(
-        "significance-confidence-nan",
-        ("gate",),
-        "mlci.yaml:5",
-        files={
-            **METRICS,
-            "mlci.yaml": GATE.format(rule=SIGNIFICANCE.format(key="confidence: .nan")),
-        },
-    ),
-    Case(
-        "drift-max-ks-nan",
-        ("validate",),
-        "mlci.yaml:4",
-        files={**DATA, **METRICS, "mlci.yaml": DRIFT.format(key="max_ks: .nan")},
-    ),
-    Case(
-        "drift-max-psi-nan",
-        ("validate",),
-        "mlci.yaml:4",
-        files={**DATA, **METRICS, "mlci.yaml": DRIFT.format(key="max_psi: .nan")},
+    significance_setting("tolerance-nan", "tolerance: .nan"),
+    significance_setting("confidence-nan", "confidence: .nan"),
+    *(
+        Case(
+            f"drift-{key.replace('_', '-')}-nan",
+            ("validate",),
+            "mlci.yaml:4",
+            files={**DATA, **METRICS, "mlci.yaml": DRIFT.format(key=f"{key}: .nan")},
+        )
+        for key in ("max_ks", "max_psi")
     ),
     Case(
         "huge-integer-limit",
@@ -166,31 +158,21 @@ CASES = [
         ]
     ),
     # 3. a truncated or corrupt gzip at the base revision
-    Case(
-        "csv-gz-truncated-at-base",
-        ("check",),
-        "d.csv.gz",
-        needs="pandera",
-        files={
-            "d.csv.gz": truncated_gzip("a\n1\n"),
-            "s.yaml": SCHEMA,
-            **METRICS,
-            "mlci.yaml": DRIFT.replace("d.csv", "d.csv.gz").format(key="max_ks: 0.5"),
-        },
-        head={"d.csv.gz": gzip.compress(b"a\n1\n2\n")},
-    ),
-    Case(
-        "csv-gz-corrupt-at-base",
-        ("check",),
-        "d.csv.gz",
-        needs="pandera",
-        files={
-            "d.csv.gz": corrupt_gzip("a\n1\n"),
-            "s.yaml": SCHEMA,
-            **METRICS,
-            "mlci.yaml": DRIFT.replace("d.csv", "d.csv.gz").format(key="max_ks: 0.5"),
-        },
-        head={"d.csv.gz": gzip.compress(b"a\n1\n2\n")},
+    *(
+        Case(
+            f"csv-gz-{name}-at-base",
+            ("check",),
+            "d.csv.gz",
+            needs="pandera",
+            files={
+                "d.csv.gz": broken("a\n1\n"),
+                "s.yaml": SCHEMA,
+                **METRICS,
+                "mlci.yaml": DRIFT.replace("d.csv", "d.csv.gz").format(key="max_ks: 0.5"),
+            },
+            head={"d.csv.gz": gzip.compress(b"a\n1\n2\n")},
+        )
+        for name, broken in [("truncated", truncated_gzip), ("corrupt", corrupt_gzip)]
     ),
     # 4. YAML alias bombs
     Case("alias-bomb-config", ("gate",), "mlci.yaml", files={"mlci.yaml": BOMB}),
@@ -318,30 +300,9 @@ CASES = [
         for suffix, text in [("json.gz", '[{"a": 1}]'), ("jsonl.gz", '{"a": 1}\n')]
         for engine in ("pandas", "polars")
     ),
-    Case(
-        "significance-seed-negative",
-        ("gate",),
-        "mlci.yaml:5",
-        files={**METRICS, "mlci.yaml": GATE.format(rule=SIGNIFICANCE.format(key="seed: -1"))},
-    ),
-    Case(
-        "significance-resamples-1e9",
-        ("gate",),
-        "mlci.yaml:5",
-        files={
-            **METRICS,
-            "mlci.yaml": GATE.format(rule=SIGNIFICANCE.format(key="resamples: 1000000000")),
-        },
-    ),
-    Case(
-        "significance-resamples-1e20",
-        ("gate",),
-        "mlci.yaml:5",
-        files={
-            **METRICS,
-            "mlci.yaml": GATE.format(rule=SIGNIFICANCE.format(key="resamples: 1e20")),
-        },
-    ),
+    significance_setting("seed-negative", "seed: -1"),
+    significance_setting("resamples-1e9", "resamples: 1000000000"),
+    significance_setting("resamples-1e20", "resamples: 1e20"),
     Case(
         "baseline-dir-is-a-file",
         ("diff",),
@@ -604,15 +565,50 @@ def odd_model(expression: str) -> Callable[[Path], None]:
 
 
 EVALUATE = ("evaluate", "--model", "model.joblib", "--data", "e.csv", "--target", "y")
+LABELS = "x,y\n1,0\n2,1\n"
+"""e.csv for a classifier: two rows of the classes 0 and 1."""
+
+
+def evaluating(
+    name: str,
+    says: str,
+    setup: Callable[[Path], None],
+    *,
+    data: str = LABELS,
+    args: tuple[str, ...] = (),
+) -> Case:
+    """`mlci evaluate` of the model.joblib that `setup` writes, on e.csv holding `data`."""
+    return Case(f"evaluate-{name}", (*EVALUATE, *args), says, needs="sklearn", setup=setup,
+                files={"e.csv": data})  # fmt: skip
+
+
+def odd(kind: str, cls: str = "Odd") -> Callable[[Path], None]:
+    """odd_model.py's `cls` whose predict() does what `kind` says."""
+    return odd_model(f"m.{cls}({kind!r}).fit(None, None)")
+
+
+def significance_on(name: str, p_csv: str, statistic: str = "") -> Case:
+    """A significance gate on MAE whose head predictions are `p_csv`."""
+    return Case(
+        f"significance-{name}",
+        ("gate",),
+        "p.csv",
+        needs="pandas",
+        files={
+            "m.json": '{"mae": 0.5}',
+            "mlci.yaml": MAE_GATE.replace("resamples", f"{statistic}resamples"),
+            "b.csv": PREDICTIONS,
+            "p.csv": p_csv,
+        },
+    )
+
+
 CASES += [
     *(
-        Case(
-            f"evaluate-predict-returns-{kind}",
-            EVALUATE,
+        evaluating(
+            f"predict-returns-{kind}",
             f"e.csv: the model's predict() returned {says}, not one value per row (2 rows)",
-            needs="sklearn",
-            setup=odd_model(f"m.Odd({kind!r}).fit(None, None)"),
-            files={"e.csv": "x,y\n1,0\n2,1\n"},
+            odd(kind),
         )
         for kind, says in [
             ("none", "None"),
@@ -622,45 +618,32 @@ CASES += [
             ("table", "an array of shape (2, 2)"),
         ]
     ),
-    Case(
-        "evaluate-regressor-predicts-nan",
-        EVALUATE,
+    evaluating(
+        "regressor-predicts-nan",
         "e.csv: the model's predict() returned 2 value(s) that are NaN or infinite",
-        needs="sklearn",
-        setup=odd_model("m.OddRegressor('nan').fit(None, None)"),
-        files={"e.csv": "x,y\n1,0.5\n2,1.5\n"},
+        odd("nan", "OddRegressor"),
+        data="x,y\n1,0.5\n2,1.5\n",
     ),
-    Case(
-        "evaluate-predict-proba-raises",
-        EVALUATE,
+    evaluating(
+        "predict-proba-raises",
         "e.csv: the model's predict_proba() failed on this data (boom)",
-        needs="sklearn",
-        setup=odd_model("m.Odd('proba').fit(None, None)"),
-        files={"e.csv": "x,y\n1,0\n2,1\n"},
+        odd("proba"),
     ),
-    Case(
-        "evaluate-predict-calls-sys-exit",
-        EVALUATE,
+    evaluating(
+        "predict-calls-sys-exit",
         "e.csv: the model cannot predict on this data (it called sys.exit(0))",
-        needs="sklearn",
-        setup=odd_model("m.Odd('exit').fit(None, None)"),
-        files={"e.csv": "x,y\n1,0\n2,1\n"},
+        odd("exit"),
     ),
-    Case(
-        "evaluate-model-calls-sys-exit-when-loaded",
-        EVALUATE,
+    evaluating(
+        "model-calls-sys-exit-when-loaded",
         "model.joblib: cannot load the model (it called sys.exit(0))",
-        needs="sklearn",
-        setup=odd_model("m.ExitsWhenLoaded()"),
-        files={"e.csv": "x,y\n1,0\n2,1\n"},
+        odd_model("m.ExitsWhenLoaded()"),
     ),
-    Case(
-        "evaluate-predictions-under-a-file",
-        (*EVALUATE, "--predictions", "e.csv/p.csv"),
+    evaluating(
+        "predictions-under-a-file",
         "e.csv/p.csv: cannot write predictions",
-        needs="sklearn",
-        setup=model("classifier"),
-        files={"e.csv": "x,y\n1,0\n2,1\n"},
+        model("classifier"),
+        args=("--predictions", "e.csv/p.csv"),
     ),
     Case(
         "evaluate-predictions-in-a-missing-directory",
@@ -668,53 +651,30 @@ CASES += [
         "nowhere/p.csv: predictions file not found",
         needs="pandas",
     ),
-    Case(
-        "evaluate-a-class-the-model-never-saw",
-        EVALUATE,
+    evaluating(
+        "a-class-the-model-never-saw",
         "e.csv: column 'y' has 1 class(es) the model never saw: 2 (it knows 0, 1)",
-        needs="sklearn",
-        setup=model("classifier"),
-        files={"e.csv": "x,y\n1,0\n2,1\n3,2\n"},
+        model("classifier"),
+        data=LABELS + "3,2\n",
     ),
-    Case(
-        "significance-inf-prediction",
-        ("gate",),
-        "p.csv",
-        needs="pandas",
-        files={
-            "m.json": '{"mae": 0.5}',
-            "mlci.yaml": MAE_GATE,
-            "b.csv": PREDICTIONS,
-            "p.csv": PREDICTIONS.replace("\n3,3,3\n", "\n3,3,inf\n"),
-        },
+    significance_on("inf-prediction", PREDICTIONS.replace("\n3,3,3\n", "\n3,3,inf\n")),
+    significance_on(
+        "mse-overflows",
+        PREDICTIONS.replace("\n3,3,3\n", "\n3,3,1e200\n"),
+        statistic="statistic: mse, ",
     ),
-    Case(
-        "significance-mse-overflows",
-        ("gate",),
-        "p.csv",
-        needs="pandas",
-        files={
-            "m.json": '{"mae": 0.5}',
-            "mlci.yaml": MAE_GATE.replace("resamples", "statistic: mse, resamples"),
-            "b.csv": PREDICTIONS,
-            "p.csv": PREDICTIONS.replace("\n3,3,3\n", "\n3,3,1e200\n"),
-        },
-    ),
-    Case(
-        "evaluate-classification-on-a-regressor",
-        (*EVALUATE, "--task", "classification"),
+    evaluating(
+        "classification-on-a-regressor",
         "e.csv: cannot score the model's predictions against column 'y' as classification",
-        needs="sklearn",
-        setup=model("regressor"),
-        files={"e.csv": "x,y\n1,0.5\n2,1.0\n"},
+        model("regressor"),
+        data="x,y\n1,0.5\n2,1.0\n",
+        args=("--task", "classification"),
     ),
-    Case(
-        "evaluate-string-labels-for-an-int-model",
-        EVALUATE,
+    evaluating(
+        "string-labels-for-an-int-model",
         "e.csv",
-        needs="sklearn",
-        setup=model("classifier"),
-        files={"e.csv": "x,y\n1,cat\n2,dog\n"},
+        model("classifier"),
+        data="x,y\n1,cat\n2,dog\n",
     ),
 ]
 
@@ -724,18 +684,20 @@ def _bounded() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30))
 
 
+def write_files(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_bad_input_is_one_line_and_exit_2(case: Case, git_repo: GitRepo) -> None:
     if case.needs:
         pytest.importorskip(case.needs)
-    for name, content in case.files.items():
-        path = git_repo.path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    write_files(git_repo.path, case.files)
     git_repo.commit("base")
-    for name, content in case.head.items():
-        path = git_repo.path / name
-        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    write_files(git_repo.path, case.head)
     if case.setup:
         case.setup(git_repo.path)
     env = {**os.environ}

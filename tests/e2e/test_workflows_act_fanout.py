@@ -11,35 +11,26 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
-from conftest import GitRepo
-from fake_github import FakeGitHub
-from test_workflows_act import (
+from act_workflows import (
+    ACT_MARKS,
     OUTPUTS_JOB,
-    PR,
-    REPOSITORY,
-    TOKEN,
+    Act,
+    PullRequestOnGitHub,
     iris_config,
     iris_repo,
     log_of,
     outputs,
-    pull_request_event,
-    run_act,
+    report_in,
     template,
+    two_projects,
+    workflow_run_event,
 )
-from test_workflows_act import action_source as action_source  # a fixture
-from test_workflows_act import job_bin as job_bin  # a fixture
-from test_workflows_act import pytestmark as act_marks
+from conftest import GitRepo
 
-pytestmark = act_marks
-
-
-def report_in(artifacts: Path, name: str) -> dict[str, Any]:
-    [path] = (artifacts / name).glob("*.json")
-    return json.loads(path.read_text())  # type: ignore[no-any-return]
+pytestmark = ACT_MARKS
 
 
 def without_timings(report: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +40,7 @@ def without_timings(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_sharded_check_posts_one_merged_comment(
-    tmp_path: Path, action_source: Path, job_bin: Path, trained_iris: Path
+    tmp_path: Path, act: Act, trained_iris: Path
 ) -> None:
     """The same pull request checked by one job, then by a job per shard: the merged report is
     the one job's, posted as one comment."""
@@ -61,7 +52,7 @@ def test_a_sharded_check_posts_one_merged_comment(
         tmp_path / "iris",
         workflow=one_job + OUTPUTS_JOB,
         config=iris_config(),
-        mlci_source=action_source,
+        mlci_source=act.action_source,
     )
     # The dataset's job does not train: the data it validates is committed.
     shutil.copytree(trained_iris / "data", repo.path / "data")
@@ -69,25 +60,18 @@ def test_a_sharded_check_posts_one_merged_comment(
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("NOTES.md", "Logistic regression instead of the depth-2 tree.\n")
     repo.commit("logistic regression")
-    timings: dict[str, float] = {}
     runs: dict[str, Any] = {}
     bodies: dict[str, str] = {}
     for name, workflow in (("one job", one_job), ("sharded", sharded)):
         repo.write(".github/workflows/mlci.yml", workflow + OUTPUTS_JOB)
         head = repo.commit(name)
-        with FakeGitHub(token=TOKEN) as github:
-            github.add_pull(REPOSITORY, PR, head_sha=head)
-            started = time.monotonic()
-            runs[name] = run_act(repo, "pull_request", pull_request_event(base, head),
-                                 ".github/workflows/mlci.yml", action_source=action_source,
-                                 job_bin=job_bin, artifacts=tmp_path / name,
-                                 api_url=github.url)  # fmt: skip
-            timings[name] = time.monotonic() - started
+        with PullRequestOnGitHub() as github:
+            runs[name] = act.pull_request(repo, github, base, head, artifacts=tmp_path / name)
             assert runs[name].returncode == 0, log_of(runs[name])
-            comments = github.comments(REPOSITORY, PR)
+            comments = github.pull_comments()
             assert len(comments) == 1  # one sticky comment (from the merge job when sharded)
             bodies[name] = comments[0]["body"]
-    print(f"act wall time: {json.dumps({k: round(v, 1) for k, v in timings.items()})}")
+    print(f"act wall time: {json.dumps(act.wall_times)}")
 
     artifacts = tmp_path / "sharded"
     dataset_part = report_in(artifacts, "mlci-part-default-1-datasets-iris")
@@ -95,11 +79,11 @@ def test_a_sharded_check_posts_one_merged_comment(
     assert dataset_part["partial"]["parts"] == ["datasets:iris"]
     assert [d["name"] for d in dataset_part["datasets"]] == ["iris"]
     assert "datasets:iris" not in rest_part["partial"]["parts"]
-    merged = report_in(artifacts, "mlci-report-default")
+    merged = report_in(artifacts)
     assert merged["partial"] is None
     assert merged["head_sha"] == dataset_part["head_sha"] == rest_part["head_sha"]
     assert merged["status"] == "passed"
-    single = report_in(tmp_path / "one job", "mlci-report-default")
+    single = report_in(tmp_path / "one job")
     assert without_timings({**merged, "head_sha": None}) == without_timings(
         {**single, "head_sha": None}
     )
@@ -113,42 +97,21 @@ def test_a_sharded_check_posts_one_merged_comment(
     assert runs["sharded"].stdout.count("--no-summary") >= 2
 
 
-def two_projects(tmp_path: Path) -> tuple[GitRepo, str, str]:
-    """A repository of two models; a pull request that changes one of them."""
+def sharded_projects(tmp_path: Path) -> tuple[GitRepo, str, str]:
+    """Two models, a job per changed project; a pull request that changes one of them."""
     workflow = template("mlci.yml").replace(
         "      train-command: python train.py\n", "      shards: changed-projects\n"
     )
-    repo = GitRepo(tmp_path / "models")
-    repo.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
-    repo.write(".github/workflows/mlci.yml", workflow + OUTPUTS_JOB)
-    repo.write("mlci.yaml", "projects: [churn, ltv]\nreport: {title: acme models}\n")
-    repo.write("churn/mlci.yaml", "metrics: {files: [metrics.json]}\n"
-               "gates: [{metric: auc, min: 0.7}]\n")  # fmt: skip
-    repo.write("churn/metrics.json", '{"auc": 0.80}')
-    repo.write("ltv/mlci.yaml", "metrics: {files: [metrics.json]}\n"
-               "gates: [{metric: rmse, max: 4}]\n")  # fmt: skip
-    repo.write("ltv/metrics.json", '{"rmse": 3.0}')
-    base = repo.commit("two models")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.write("churn/metrics.json", '{"auc": 0.86}')
-    head = repo.commit("churn: new features")
-    return repo, base, head
+    return two_projects(tmp_path, workflow=workflow + OUTPUTS_JOB)
 
 
-def test_two_projects_a_pull_request_touching_one_runs_one_job(
-    tmp_path: Path, action_source: Path, job_bin: Path
-) -> None:
-    repo, base, head = two_projects(tmp_path)
+def test_two_projects_a_pull_request_touching_one_runs_one_job(tmp_path: Path, act: Act) -> None:
+    repo, base, head = sharded_projects(tmp_path)
     artifacts = tmp_path / "artifacts"
-    with FakeGitHub(token=TOKEN) as github:
-        github.add_pull(REPOSITORY, PR, head_sha=head)
-        started = time.monotonic()
-        done = run_act(repo, "pull_request", pull_request_event(base, head),
-                       ".github/workflows/mlci.yml", action_source=action_source,
-                       job_bin=job_bin, artifacts=artifacts, api_url=github.url)  # fmt: skip
-        seconds = time.monotonic() - started
-        comments = github.comments(REPOSITORY, PR)
-    print(f"act wall time: {seconds:.1f} s (changed projects: plan, 1 job, merge)")
+    with PullRequestOnGitHub() as github:
+        done = act.pull_request(repo, github, base, head, artifacts=artifacts)
+        comments = github.pull_comments()
+    print(f"act wall time: {act.wall_times['artifacts']} s (changed projects: plan, 1 job, merge)")
     assert done.returncode == 0, log_of(done)
 
     # One matrix job, for churn; ltv is listed by the planning job.
@@ -164,7 +127,7 @@ def test_two_projects_a_pull_request_touching_one_runs_one_job(
     assert "| ltv | unchanged |  | not run: nothing under it changed against merge-base(" in body
     assert "#### ✅ churn: passed" in body
     assert "#### ✅ ltv" not in body
-    merged = report_in(artifacts, "mlci-report-default")
+    merged = report_in(artifacts)
     assert [(p["path"], p["status"]) for p in merged["projects"]] == [
         ("churn", "passed"),
         ("ltv", "unchanged"),
@@ -172,28 +135,23 @@ def test_two_projects_a_pull_request_touching_one_runs_one_job(
     assert merged["partial"] is None
 
 
-def test_a_pull_request_touching_no_project_runs_no_project_job(
-    tmp_path: Path, action_source: Path, job_bin: Path
-) -> None:
+def test_a_pull_request_touching_no_project_runs_no_project_job(tmp_path: Path, act: Act) -> None:
     """An empty matrix is no job at all (GitHub refuses a matrix without values): the planning
     job lists both projects as unchanged and the merge job posts that."""
-    repo, base, _ = two_projects(tmp_path)
+    repo, base, _ = sharded_projects(tmp_path)
     repo.git("checkout", "-q", "-b", "docs", base)
     repo.write("README.md", "Two models.\n")
     head = repo.commit("docs only")
     artifacts = tmp_path / "artifacts"
-    with FakeGitHub(token=TOKEN) as github:
-        github.add_pull(REPOSITORY, PR, head_sha=head)
-        done = run_act(repo, "pull_request", pull_request_event(base, head),
-                       ".github/workflows/mlci.yml", action_source=action_source,
-                       job_bin=job_bin, artifacts=artifacts, api_url=github.url)  # fmt: skip
-        comments = github.comments(REPOSITORY, PR)
+    with PullRequestOnGitHub() as github:
+        done = act.pull_request(repo, github, base, head, artifacts=artifacts)
+        comments = github.pull_comments()
     assert done.returncode == 0, log_of(done)
     parts = sorted(p.name for p in artifacts.iterdir() if p.name.startswith("mlci-part-"))
     assert parts == ["mlci-part-default-unchanged"]
     assert len(comments) == 1
     assert "projects: 2 unchanged" in comments[0]["body"]
-    merged = report_in(artifacts, "mlci-report-default")
+    merged = report_in(artifacts)
     assert [(p["path"], p["status"]) for p in merged["projects"]] == [
         ("churn", "unchanged"),
         ("ltv", "unchanged"),
@@ -201,38 +159,31 @@ def test_a_pull_request_touching_no_project_runs_no_project_job(
 
 
 def test_a_failing_shard_on_a_fork_fails_the_merge_and_comments_through_workflow_run(
-    tmp_path: Path, action_source: Path, job_bin: Path
+    tmp_path: Path, act: Act
 ) -> None:
     """A shard whose gate fails still uploads its report; the merge job fails with the merged
     verdict and, the fork's token being read-only, writes the comment artifact that the
     workflow_run half posts."""
-    repo, base, _ = two_projects(tmp_path)
+    repo, base, _ = sharded_projects(tmp_path)
     repo.write("churn/metrics.json", '{"auc": 0.60}')  # under its gate, min 0.7
     repo.write(".github/workflows/mlci-comment.yml", template("mlci-comment.yml"))
     head = repo.commit("churn: a worse model")
     artifacts = tmp_path / "artifacts"
-    with FakeGitHub(token=TOKEN) as github:
-        github.add_pull(REPOSITORY, PR, head_sha=head)
-        kwargs = {"action_source": action_source, "job_bin": job_bin, "api_url": github.url,
-                  "artifacts": artifacts}  # fmt: skip
-        event = pull_request_event(base, head, head_repository="someone/models")
-        pull = run_act(repo, "pull_request", event, ".github/workflows/mlci.yml", **kwargs)
+    with PullRequestOnGitHub() as github:
+        pull = act.pull_request(repo, github, base, head, artifacts=artifacts,
+                                head_repository="someone/models")  # fmt: skip
         assert pull.returncode != 0, log_of(pull)
-        assert github.comments(REPOSITORY, PR) == []  # the fork's token cannot write
+        assert github.pull_comments() == []  # the fork's token cannot write
         assert (artifacts / "mlci-comment-default").is_dir()  # written by the merge job
 
-        workflow_run = {
-            "action": "completed",
-            "workflow_run": {"id": 4242, "event": "pull_request", "conclusion": "failure"},
-            "repository": {"full_name": REPOSITORY, "name": "models", "owner": {"login": "acme"}},
-        }
-        posted = run_act(repo, "workflow_run", workflow_run, ".github/workflows/mlci-comment.yml",
-                         **kwargs)  # fmt: skip
+        posted = act.run(repo, "workflow_run", workflow_run_event("failure", repository="models"),
+                         ".github/workflows/mlci-comment.yml", artifacts=artifacts,
+                         api_url=github.url)  # fmt: skip
         assert posted.returncode == 0, log_of(posted)
-        comments = github.comments(REPOSITORY, PR)
+        comments = github.pull_comments()
 
     assert report_in(artifacts, "mlci-part-default-1-churn")["status"] == "failed"
-    merged = report_in(artifacts, "mlci-report-default")
+    merged = report_in(artifacts)
     assert merged["status"] == "failed"
     assert merged["exit_code"] == 1
     assert "::error title=mlci::a gate or a data validation failed" in pull.stdout

@@ -11,30 +11,25 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
-from conftest import GitRepo, Invoker
-from fake_github import FakeGitHub
-from markdown_parse import parse_tables
-from test_workflows_act import (
-    PR,
+from act_workflows import (
+    ACT_MARKS,
     REPOSITORY,
-    TOKEN,
+    Act,
+    PullRequestOnGitHub,
     iris_config,
     iris_repo,
     log_of,
-    pull_request_event,
-    run_act,
+    push_event,
     template,
 )
-from test_workflows_act import action_source as action_source  # a fixture
-from test_workflows_act import job_bin as job_bin  # a fixture
-from test_workflows_act import pytestmark as act_marks
+from conftest import GitRepo, Invoker
+from markdown_parse import parse_tables
 
 from mlci.sources.history import parse_record
 
-pytestmark = act_marks
+pytestmark = ACT_MARKS
 
 
 def deploy_workflow() -> str:
@@ -67,32 +62,22 @@ def github_remote(tmp_path: Path) -> Path:
 
 
 def deploy_push(
-    repo: GitRepo, before: str, after: str, *, tmp_path: Path, action_source: Path, job_bin: Path
-) -> tuple[subprocess.CompletedProcess[str], float]:
-    """The deploy workflow on the push of `after` to main; its run and wall time."""
-    event = {
-        "ref": "refs/heads/main",
-        "before": before,
-        "after": after,
-        "repository": {
-            "full_name": REPOSITORY,
-            "name": REPOSITORY.split("/")[1],
-            "owner": {"login": REPOSITORY.split("/")[0]},
-        },
-    }
-    started = time.monotonic()
-    done = run_act(repo, "push", event, ".github/workflows/deploy.yml",
-                   action_source=action_source, job_bin=job_bin,
-                   artifacts=tmp_path / "deploy")  # fmt: skip
-    return done, round(time.monotonic() - started, 1)
+    act: Act, repo: GitRepo, before: str, after: str, *, artifacts: Path
+) -> subprocess.CompletedProcess[str]:
+    """The deploy workflow on the push of `after` to main."""
+    return act.run(repo, "push", push_event(before, after), ".github/workflows/deploy.yml",
+                   artifacts=artifacts)  # fmt: skip
 
 
 def test_base_branch_pushes_record_history_and_the_pr_comment_shows_the_trend(
-    tmp_path: Path, action_source: Path, job_bin: Path, mlci: Invoker
+    tmp_path: Path, act: Act, mlci: Invoker
 ) -> None:
     config = iris_config().rstrip("\n") + "\nhistory: {}\n"
     repo, _ = iris_repo(
-        tmp_path / "iris", workflow=template("mlci.yml"), config=config, mlci_source=action_source
+        tmp_path / "iris",
+        workflow=template("mlci.yml"),
+        config=config,
+        mlci_source=act.action_source,
     )
     remote = github_remote(tmp_path)
     repo.write(".github/workflows/deploy.yml", deploy_workflow())
@@ -106,9 +91,7 @@ def test_base_branch_pushes_record_history_and_the_pr_comment_shows_the_trend(
     repo.write("NOTES.md", "a README\n")
     after = repo.commit("main: a README")
     repo.git("push", "-q", "origin", "main")
-    timings = {}
-    done, timings["deploy"] = deploy_push(repo, recorded[0], after, tmp_path=tmp_path,
-                                          action_source=action_source, job_bin=job_bin)  # fmt: skip
+    done = deploy_push(act, repo, recorded[0], after, artifacts=tmp_path / "deploy")
     assert done.returncode == 0, log_of(done)
     assert "record the base-branch history" in done.stdout
     assert f"mlci history: recorded {after[:12]} on origin/mlci-history" in done.stdout
@@ -131,24 +114,19 @@ def test_base_branch_pushes_record_history_and_the_pr_comment_shows_the_trend(
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("NOTES.md", "Logistic regression.\n")
     heads = [repo.commit("feature: first push")]
-    with FakeGitHub(token=TOKEN) as github:
+    with PullRequestOnGitHub() as github:
         bodies = []
         for push in range(2):
             if push:
                 repo.write("NOTES.md", "Logistic regression, again.\n")
                 heads.append(repo.commit("feature: second push"))
-            github.add_pull(REPOSITORY, PR, head_sha=heads[-1])
-            started = time.monotonic()
-            done = run_act(repo, "pull_request", pull_request_event(recorded[1], heads[-1]),
-                           ".github/workflows/mlci.yml", action_source=action_source,
-                           job_bin=job_bin, artifacts=tmp_path / f"pr-{push}",
-                           api_url=github.url)  # fmt: skip
-            timings[f"pull request push {push + 1}"] = round(time.monotonic() - started, 1)
+            done = act.pull_request(repo, github, recorded[1], heads[-1],
+                                    artifacts=tmp_path / f"pr-{push}")  # fmt: skip
             assert done.returncode == 0, log_of(done)
-            comments = github.comments(REPOSITORY, PR)
+            comments = github.pull_comments()
             assert len(comments) == 1
             bodies.append(str(comments[0]["body"]))
-    print(f"act wall time: {timings}")
+    print(f"act wall time: {act.wall_times}")
 
     trend = next(table for table in parse_tables(bodies[0]) if table[0][0] == "Metric"
                  and "this PR" in table[0])  # fmt: skip
@@ -163,7 +141,7 @@ def test_base_branch_pushes_record_history_and_the_pr_comment_shows_the_trend(
 
 
 def test_two_projects_a_deploy_push_records_both_and_the_pr_comment_shows_each_trend(
-    tmp_path: Path, action_source: Path, job_bin: Path, mlci: Invoker
+    tmp_path: Path, act: Act, mlci: Invoker
 ) -> None:
     """A repository of two models whose mlci.yaml files leave `report.id` at its default:
     the deploy workflow (`args: --all`) records both projects in one push, each under its own
@@ -200,9 +178,7 @@ def test_two_projects_a_deploy_push_records_both_and_the_pr_comment_shows_each_t
     by_hand = mlci("history", "record", "--report", report, cwd=repo.path)
     assert by_hand.exit_code == 0, by_hand.stderr
     after = push(0.84, 2.5, "better models")
-    timings = {}
-    done, timings["deploy"] = deploy_push(repo, recorded[0], after, tmp_path=tmp_path,
-                                          action_source=action_source, job_bin=job_bin)  # fmt: skip
+    done = deploy_push(act, repo, recorded[0], after, artifacts=tmp_path / "deploy")
     assert done.returncode == 0, log_of(done)
     assert f"mlci history: recorded {after[:12]} (churn, ltv) on origin/mlci-history" in (
         done.stdout
@@ -226,16 +202,11 @@ def test_two_projects_a_deploy_push_records_both_and_the_pr_comment_shows_each_t
     repo.write("churn/metrics.json", json.dumps({"auc": 0.9}))
     repo.write("ltv/metrics.json", json.dumps({"rmse": 2.0}))
     head = repo.commit("feature: both models improve")
-    with FakeGitHub(token=TOKEN) as github:
-        github.add_pull(REPOSITORY, PR, head_sha=head)
-        started = time.monotonic()
-        done = run_act(repo, "pull_request", pull_request_event(after, head),
-                       ".github/workflows/mlci.yml", action_source=action_source,
-                       job_bin=job_bin, artifacts=tmp_path / "pr", api_url=github.url)  # fmt: skip
-        timings["pull request"] = round(time.monotonic() - started, 1)
+    with PullRequestOnGitHub() as github:
+        done = act.pull_request(repo, github, after, head, artifacts=tmp_path / "pr")
         assert done.returncode == 0, log_of(done)
-        comments = github.comments(REPOSITORY, PR)
-    print(f"act wall time: {timings}")
+        comments = github.pull_comments()
+    print(f"act wall time: {act.wall_times}")
     assert len(comments) == 1
     body = str(comments[0]["body"])
     assert body.count("##### Trend on the base branch") == 2

@@ -10,37 +10,31 @@ at the machine's own Java 17, as setup-java does at the Temurin it installs.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import GitRepo
-from fake_github import FakeGitHub
-from spark_session import SMALL_SPARK
-from test_workflows_act import (
+from act_workflows import (
+    ACT_MARKS,
     OUTPUTS_JOB,
-    PR,
-    REPOSITORY,
-    TOKEN,
+    Act,
+    PullRequestOnGitHub,
     iris_config,
     iris_repo,
     log_of,
     outputs,
-    pull_request_event,
-    run_act,
+    report_in,
     step_outputs,
     template,
 )
-from test_workflows_act import action_source as action_source  # a fixture
-from test_workflows_act import job_bin as job_bin  # a fixture
-from test_workflows_act import pytestmark as act_marks
+from conftest import GitRepo
+from spark_session import SMALL_SPARK
 
 from mlci.integrations.spark_session import SETUP_JAVA, find_java, java_version
 
-pytestmark = act_marks
+pytestmark = ACT_MARKS
 
 
 @pytest.fixture
@@ -100,32 +94,28 @@ def spark_pull_request(
 
 
 def run_pull_request(
-    tmp_path: Path, action_source: Path, job_bin: Path, java_version_input: str | None
+    tmp_path: Path, act: Act, java_version_input: str | None
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     repo, base, head = spark_pull_request(
-        tmp_path, mlci_source=action_source, java_version_input=java_version_input
+        tmp_path, mlci_source=act.action_source, java_version_input=java_version_input
     )
     artifacts = tmp_path / "artifacts"
-    with FakeGitHub(token=TOKEN) as github:
-        github.add_pull(REPOSITORY, PR, head_sha=head)
-        done = run_act(repo, "pull_request", pull_request_event(base, head),
-                       ".github/workflows/mlci.yml", action_source=action_source,
-                       job_bin=job_bin, artifacts=artifacts, api_url=github.url)  # fmt: skip
+    with PullRequestOnGitHub() as github:
+        done = act.pull_request(repo, github, base, head, artifacts=artifacts)
     return done, artifacts
 
 
 def test_java_version_sets_up_java_17_before_the_spark_check(
-    tmp_path: Path, action_source: Path, job_bin: Path, java_17_home: Path
+    tmp_path: Path, act: Act, java_17_home: Path
 ) -> None:
-    done, artifacts = run_pull_request(tmp_path, action_source, job_bin, "17")
+    done, artifacts = run_pull_request(tmp_path, act, "17")
 
     assert done.returncode == 0, log_of(done)
     assert "Success - Main Set up Java (datasets with engine spark)" in done.stdout
     assert f"::set-env:: JAVA_HOME={java_17_home}" in done.stdout
     assert f"::add-path:: {java_17_home / 'bin'}" in done.stdout
     assert outputs(artifacts)["PASSED"] == "true"
-    report = json.loads((artifacts / "mlci-report-default" / "report.json").read_text())
-    (dataset,) = report["datasets"]
+    (dataset,) = report_in(artifacts)["datasets"]
     assert (dataset["name"], dataset["status"]) == ("iris", "valid"), dataset
     # Spark validated it (the PySpark backend's own gap, which the pandas one does not have).
     assert any("PySpark backend" in note for note in dataset["unchecked"]), dataset
@@ -133,9 +123,9 @@ def test_java_version_sets_up_java_17_before_the_spark_check(
 
 
 def test_without_java_version_the_job_says_which_step_to_add(
-    tmp_path: Path, action_source: Path, job_bin: Path, java_17_home: Path
+    tmp_path: Path, act: Act, java_17_home: Path
 ) -> None:
-    done, _ = run_pull_request(tmp_path, action_source, job_bin, None)
+    done, _ = run_pull_request(tmp_path, act, None)
 
     assert done.returncode != 0, log_of(done)
     log = done.stdout + done.stderr

@@ -10,31 +10,27 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
+import subprocess
 from pathlib import Path
-from typing import Any
 
 import yaml
-from conftest import GitRepo
-from fake_github import FakeGitHub
-from test_workflows_act import (
+from act_workflows import (
+    ACT_MARKS,
     OUTPUTS_JOB,
     PR,
-    REPOSITORY,
-    TOKEN,
+    Act,
+    PullRequestOnGitHub,
     iris_config,
     iris_repo,
     log_of,
     open_pull_request,
-    pull_request_event,
-    run_act,
+    report_in,
+    repository_payload,
     template,
+    two_projects,
 )
-from test_workflows_act import action_source as action_source  # a fixture
-from test_workflows_act import job_bin as job_bin  # a fixture
-from test_workflows_act import pytestmark as act_marks
 
-pytestmark = act_marks
+pytestmark = ACT_MARKS
 
 # The iris example's training, declared: train.py is what the outputs depend on (it writes
 # the data from scikit-learn's bundled set itself).
@@ -45,14 +41,8 @@ TRAIN = {
 }
 
 
-def report_of(artifacts: Path) -> dict[str, Any]:
-    return json.loads((artifacts / "mlci-report-default" / "report.json").read_text())  # type: ignore[no-any-return]
-
-
 def test_unchanged_inputs_skip_training_and_a_changed_input_retrains(
-    tmp_path: Path,
-    action_source: Path,
-    job_bin: Path,
+    tmp_path: Path, act: Act
 ) -> None:
     config = yaml.safe_load(iris_config())
     config["train"] = TRAIN
@@ -60,46 +50,39 @@ def test_unchanged_inputs_skip_training_and_a_changed_input_retrains(
         tmp_path / "iris",
         workflow=template("mlci.yml") + OUTPUTS_JOB,
         config=yaml.safe_dump(config, sort_keys=False),
-        mlci_source=action_source,
+        mlci_source=act.action_source,
     )
     repo.write(".gitignore", "model.joblib\nmlflow.db\nmlruns/\n.mlci/\ndata/\n")
     repo.commit("ignore the training cache")
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("NOTES.md", "Logistic regression instead of the depth-2 tree.\n")
     head = repo.commit("logistic regression")
-    timings: dict[str, float] = {}
-    with FakeGitHub(token=TOKEN) as github:
+    with PullRequestOnGitHub() as github:
 
-        def push(name: str, sha: str) -> Any:
+        def push(name: str, sha: str) -> subprocess.CompletedProcess[str]:
             # Every run starts from a fresh runner: nothing of the last run's work tree is left.
             shutil.rmtree(repo.path / ".mlci", ignore_errors=True)
-            github.add_pull(REPOSITORY, PR, head_sha=sha)
-            started = time.monotonic()
-            done = run_act(repo, "pull_request", pull_request_event(base, sha),
-                           ".github/workflows/mlci.yml", action_source=action_source,
-                           job_bin=job_bin, artifacts=tmp_path / name,
-                           api_url=github.url)  # fmt: skip
-            timings[name] = time.monotonic() - started
+            done = act.pull_request(repo, github, base, sha, artifacts=tmp_path / name)
             assert done.returncode == 0, log_of(done)
             return done
 
         first = push("first", head)
-        first_comment = github.comments(REPOSITORY, PR)[0]["body"]
+        first_comment = github.pull_comments()[0]["body"]
 
         # A docs-only push: the inputs hash is the same, the outputs come from the cache.
         repo.write("README.md", "How to train the iris model.\n")
         docs = repo.commit("docs only")
         second = push("second", docs)
-        second_comment = github.comments(REPOSITORY, PR)[0]["body"]
+        second_comment = github.pull_comments()[0]["body"]
 
         # A change to a declared input: training runs again.
         repo.write("train.py", (repo.path / "train.py").read_text() + "\n# retrain\n")
         changed = repo.commit("touch train.py")
         third = push("third", changed)
-        comments = github.comments(REPOSITORY, PR)
+        comments = github.pull_comments()
 
-    (tmp_path / "timings.json").write_text(json.dumps(timings))
-    print(f"act wall time: {json.dumps({k: round(v, 1) for k, v in timings.items()})}")
+    (tmp_path / "timings.json").write_text(json.dumps(act.wall_times))
+    print(f"act wall time: {json.dumps(act.wall_times)}")
     # The stand-ins print `cache stand-in: miss|restored|saved KEY` (the key starts with the OS).
     assert '"skipped": false' in first.stdout  # `mlci train --format json` in the action
     assert "cache stand-in: miss Linux-mlci-train-" in first.stdout
@@ -110,7 +93,7 @@ def test_unchanged_inputs_skip_training_and_a_changed_input_retrains(
     assert '"skipped": true' in second.stdout
     assert "Success - Main Install requirements" not in second.stdout  # nothing to install
     assert f"training skipped: inputs unchanged since {head[:12]}" in second_comment
-    first_report, second_report = report_of(tmp_path / "first"), report_of(tmp_path / "second")
+    first_report, second_report = report_in(tmp_path / "first"), report_in(tmp_path / "second")
     assert second_report["train"]["skipped"] is True
     assert first_report["train"]["skipped"] is False
     assert second_report["train"]["inputs_hash"] == first_report["train"]["inputs_hash"]
@@ -120,18 +103,14 @@ def test_unchanged_inputs_skip_training_and_a_changed_input_retrains(
 
     assert "cache stand-in: miss Linux-mlci-train-" in third.stdout
     assert '"skipped": false' in third.stdout
-    third_report = report_of(tmp_path / "third")
+    third_report = report_in(tmp_path / "third")
     assert third_report["train"]["skipped"] is False
     assert third_report["train"]["inputs_hash"] != first_report["train"]["inputs_hash"]
     assert len(comments) == 1  # one sticky comment, edited on each push
 
 
-def test_merge_group_enforces_the_gates_without_commenting(
-    tmp_path: Path,
-    action_source: Path,
-    job_bin: Path,
-) -> None:
-    repo, base, head = open_pull_request(tmp_path, mlci_source=action_source, gate_min=0.99)
+def test_merge_group_enforces_the_gates_without_commenting(tmp_path: Path, act: Act) -> None:
+    repo, base, head = open_pull_request(tmp_path, mlci_source=act.action_source, gate_min=0.99)
     event = {
         "action": "checks_requested",
         "merge_group": {
@@ -141,52 +120,32 @@ def test_merge_group_enforces_the_gates_without_commenting(
             "base_ref": "refs/heads/main",
             "head_commit": {"id": head, "message": "logistic regression"},
         },
-        "repository": {"full_name": REPOSITORY, "name": "iris", "owner": {"login": "acme"}},
+        "repository": repository_payload(),
     }
     artifacts = tmp_path / "artifacts"
-    with FakeGitHub(token=TOKEN) as github:
-        github.add_pull(REPOSITORY, PR, head_sha=head)
-        done = run_act(repo, "merge_group", event, ".github/workflows/mlci.yml",
-                       action_source=action_source, job_bin=job_bin, artifacts=artifacts,
-                       api_url=github.url)  # fmt: skip
+    with PullRequestOnGitHub() as github:
+        github.pushed(head)
+        done = act.run(repo, "merge_group", event, artifacts=artifacts, api_url=github.url)
         calls = github.calls()
 
     assert done.returncode != 0, log_of(done)
     assert "::error title=mlci::a gate or a data validation failed" in done.stdout
     assert calls == []  # no comment looked up, none posted
-    report = report_of(artifacts)
+    report = report_in(artifacts)
     assert report["base"] == f"{base[:12]} (merge queue base)"
     failed = [(g["metric"], g["rule"]) for g in report["gates"] if g["status"] == "failed"]
     assert failed == [("accuracy", "min")]
 
 
 def test_two_projects_a_pull_request_touching_one_posts_one_comment_with_both(
-    tmp_path: Path,
-    action_source: Path,
-    job_bin: Path,
+    tmp_path: Path, act: Act
 ) -> None:
     workflow = template("mlci.yml").replace("train-command: python train.py", "args: --changed")
-    repo = GitRepo(tmp_path / "models")
-    repo.git("remote", "add", "origin", f"https://github.com/{REPOSITORY}.git")
-    repo.write(".github/workflows/mlci.yml", workflow)
-    repo.write("mlci.yaml", "projects: [churn, ltv]\nreport: {title: acme models}\n")
-    repo.write("churn/mlci.yaml", "metrics: {files: [metrics.json]}\n"
-               "gates: [{metric: auc, min: 0.7}]\n")  # fmt: skip
-    repo.write("churn/metrics.json", '{"auc": 0.80}')
-    repo.write("ltv/mlci.yaml", "metrics: {files: [metrics.json]}\n"
-               "gates: [{metric: rmse, max: 4}]\n")  # fmt: skip
-    repo.write("ltv/metrics.json", '{"rmse": 3.0}')
-    base = repo.commit("two models")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.write("churn/metrics.json", '{"auc": 0.86}')
-    head = repo.commit("churn: new features")
+    repo, base, head = two_projects(tmp_path, workflow=workflow)
     artifacts = tmp_path / "artifacts"
-    with FakeGitHub(token=TOKEN) as github:
-        github.add_pull(REPOSITORY, PR, head_sha=head)
-        done = run_act(repo, "pull_request", pull_request_event(base, head),
-                       ".github/workflows/mlci.yml", action_source=action_source,
-                       job_bin=job_bin, artifacts=artifacts, api_url=github.url)  # fmt: skip
-        comments = github.comments(REPOSITORY, PR)
+    with PullRequestOnGitHub() as github:
+        done = act.pull_request(repo, github, base, head, artifacts=artifacts)
+        comments = github.pull_comments()
 
     assert done.returncode == 0, log_of(done)
     assert len(comments) == 1
@@ -196,7 +155,7 @@ def test_two_projects_a_pull_request_touching_one_posts_one_comment_with_both(
     assert "| ltv | unchanged |  | not run: nothing under it changed against merge-base(" in body
     assert "#### ✅ churn: passed" in body
     assert "#### ✅ ltv" not in body
-    report = report_of(artifacts)
+    report = report_in(artifacts)
     assert [(p["path"], p["status"]) for p in report["projects"]] == [
         ("churn", "passed"),
         ("ltv", "unchanged"),
