@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import GitRepo, Invoker
-from fake_github import FakeGitHub
+from fake_github import FakeGitHub, pull_request_job_environment
 from markdown_parse import html_tags, parse_tables
 
 REPO = "octo/repo"
@@ -44,24 +44,12 @@ def actions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, github: FakeGitHub, ml_repo: GitRepo
 ) -> dict[str, Path]:
     """The environment of a `pull_request` job in GitHub Actions."""
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": HEAD}}}))
-    files = {"summary": tmp_path / "summary.md", "output": tmp_path / "output.txt"}
-    for name, value in {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_API_URL": github.url,
-        "GITHUB_SERVER_URL": "https://github.test",
-        "GITHUB_RUN_ID": "99",
-        "GITHUB_TOKEN": TOKEN,
-        "GITHUB_STEP_SUMMARY": str(files["summary"]),
-        "GITHUB_OUTPUT": str(files["output"]),
-        "GITHUB_WORKSPACE": str(ml_repo.path),
-    }.items():
+    environment = pull_request_job_environment(
+        github, REPO, token=TOKEN, head_sha=HEAD, directory=tmp_path, workspace=ml_repo.path
+    )
+    for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    return files
+    return {"summary": tmp_path / "summary.md", "output": tmp_path / "output.txt"}
 
 
 def outputs(path: Path) -> dict[str, str]:
