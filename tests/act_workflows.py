@@ -365,6 +365,24 @@ def two_projects(tmp_path: Path, *, workflow: str) -> tuple[GitRepo, str, str]:
     return repo, base, head
 
 
+def assert_churn_checked_and_ltv_unchanged(
+    comments: list[dict[str, Any]], report: dict[str, Any]
+) -> None:
+    """What two_projects' pull request gets: one comment with churn's section, ltv listed as
+    unchanged (not run), and the same in the merged report."""
+    assert len(comments) == 1
+    body = comments[0]["body"]
+    assert "### ✅ acme models: passed · projects: 1 passed, 1 unchanged" in body
+    assert "| churn | passed | 1/1 |  |" in body
+    assert "| ltv | unchanged |  | not run: nothing under it changed against merge-base(" in body
+    assert "#### ✅ churn: passed" in body
+    assert "#### ✅ ltv" not in body
+    assert [(p["path"], p["status"]) for p in report["projects"]] == [
+        ("churn", "passed"),
+        ("ltv", "unchanged"),
+    ]
+
+
 # --- the events --------------------------------------------------------------------------------
 
 

@@ -135,6 +135,29 @@ class FakeGitHub:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    def pull_request_job(
+        self, repository: str, head_sha: str, directory: Path, workspace: Path | None = None
+    ) -> dict[str, str]:
+        """The variables GitHub Actions sets for a step of a `pull_request` job on pull request 7
+        of `repository` (at `head_sha`) whose API is this fake and whose token is `token`: the
+        event file, the step summary and the outputs file are `directory`'s event.json,
+        summary.md and output.txt; the workspace is `workspace` (default: `directory`)."""
+        event = directory / "event.json"
+        event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": head_sha}}}))
+        return {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_REPOSITORY": repository,
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_API_URL": self.url,
+            "GITHUB_SERVER_URL": "https://github.test",
+            "GITHUB_RUN_ID": "99",
+            "GITHUB_TOKEN": self.token,
+            "GITHUB_STEP_SUMMARY": str(directory / "summary.md"),
+            "GITHUB_OUTPUT": str(directory / "output.txt"),
+            "GITHUB_WORKSPACE": str(workspace or directory),
+        }
+
     # --- state --------------------------------------------------------------------------------
 
     def add_pull(
@@ -379,37 +402,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-def pull_request_job_environment(
-    github: FakeGitHub,
-    repository: str,
-    *,
-    token: str,
-    head_sha: str,
-    directory: Path,
-    workspace: Path | None = None,
-    number: int = 7,
-) -> dict[str, str]:
-    """The variables GitHub Actions sets for a step of a `pull_request` job on pull request
-    `number` of `repository` (at `head_sha`) whose API is `github`: the event file, the step
-    summary and the outputs file are `directory`'s event.json, summary.md and output.txt; the
-    workspace is `workspace` (default: `directory`)."""
-    event = directory / "event.json"
-    event.write_text(json.dumps({"pull_request": {"number": number, "head": {"sha": head_sha}}}))
-    return {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_REPOSITORY": repository,
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_API_URL": github.url,
-        "GITHUB_SERVER_URL": "https://github.test",
-        "GITHUB_RUN_ID": "99",
-        "GITHUB_TOKEN": token,
-        "GITHUB_STEP_SUMMARY": str(directory / "summary.md"),
-        "GITHUB_OUTPUT": str(directory / "output.txt"),
-        "GITHUB_WORKSPACE": str(workspace or directory),
-    }
 
 
 def main(argv: list[str] | None = None) -> None:

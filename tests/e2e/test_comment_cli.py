@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import GitRepo, Invoker
-from fake_github import FakeGitHub, pull_request_job_environment
+from fake_github import FakeGitHub
 from markdown_parse import html_tags, parse_tables
 
 REPO = "octo/repo"
@@ -44,10 +44,7 @@ def actions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, github: FakeGitHub, ml_repo: GitRepo
 ) -> dict[str, Path]:
     """The environment of a `pull_request` job in GitHub Actions."""
-    environment = pull_request_job_environment(
-        github, REPO, token=TOKEN, head_sha=HEAD, directory=tmp_path, workspace=ml_repo.path
-    )
-    for name, value in environment.items():
+    for name, value in github.pull_request_job(REPO, HEAD, tmp_path, ml_repo.path).items():
         monkeypatch.setenv(name, value)
     return {"summary": tmp_path / "summary.md", "output": tmp_path / "output.txt"}
 
