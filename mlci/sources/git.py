@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ class Git:
         self.executable = executable
         self._toplevel: Path | None = None
         self._batch: subprocess.Popen[bytes] | None = None
+        self._end_batch: weakref.finalize[[subprocess.Popen[bytes]], Git] | None = None
 
     def run(
         self,
@@ -139,6 +141,11 @@ class Git:
                 stderr=subprocess.DEVNULL,
                 env={**os.environ, "LC_ALL": "C"},
             )
+            # Not __del__: a Git in a reference cycle is freed with its process and pipes, and
+            # the collector may finalize the pipes first (an "unclosed file" ResourceWarning,
+            # and git left running). The finalizer holds the process, so it stays reachable
+            # until the finalizer has ended it: when the Git goes, on close(), or at exit.
+            self._end_batch = weakref.finalize(self, _end_batch, self._batch)
         assert self._batch.stdin is not None
         assert self._batch.stdout is not None
         if "\n" in name or "\r" in name:  # one name per line: it cannot be asked for
@@ -154,16 +161,20 @@ class Git:
         return header[0].decode(), header[1].decode(), content
 
     def close(self) -> None:
-        if self._batch is not None:
-            assert self._batch.stdin is not None
-            self._batch.stdin.close()
-            self._batch.wait()
-            if self._batch.stdout is not None:
-                self._batch.stdout.close()
-            self._batch = None
+        """End the `git cat-file --batch` process, if one was started (a later request starts
+        another)."""
+        if self._end_batch is not None:
+            self._end_batch()
+        self._batch = self._end_batch = None
 
-    def __del__(self) -> None:
-        self.close()
+
+def _end_batch(process: subprocess.Popen[bytes]) -> None:
+    """End a `git cat-file --batch`: its input closed, it exits; then its output is closed."""
+    if process.stdin is not None:
+        process.stdin.close()
+    process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def default_base(
