@@ -6,7 +6,6 @@ request; hostile class names stay text in all three."""
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 import subprocess
 import sys
@@ -59,23 +58,9 @@ def pull_request_job(
     project: Path, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, mlci: Invoker
 ) -> tuple[str, str, Path]:
     """`mlci check --comment --html report.html` in a pull_request job: (comment, summary, html)."""
-    event = project / "event.json"
-    event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": "f" * 40}}}))
-    summary = project / "summary.md"
-    for name, value in {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_EVENT_NAME": "pull_request",
-        "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_API_URL": github.url,
-        "GITHUB_SERVER_URL": "https://github.test",
-        "GITHUB_RUN_ID": "99",
-        "GITHUB_TOKEN": TOKEN,
-        "GITHUB_STEP_SUMMARY": str(summary),
-        "GITHUB_OUTPUT": str(project / "output.txt"),
-        "GITHUB_WORKSPACE": str(project),
-    }.items():
+    for name, value in github.pull_request_job(REPO, "f" * 40, project).items():
         monkeypatch.setenv(name, value)
+    summary = project / "summary.md"
     done = mlci("check", "--comment", "--html", "report.html", cwd=project)
     assert done.exit_code == 0, done.stderr
     comments = github.comments(REPO, 7)
