@@ -20,13 +20,6 @@ from renderers import Chromium, MermaidParser
 pytest.importorskip("sklearn")
 pytest.importorskip("matplotlib")
 
-# Once in a full CI run (not reproduced alone, nor with tracemalloc) the garbage collector found
-# a text file left open while these tests ran mlci in-process with matplotlib and Playwright;
-# its allocation could not be traced. Tolerate only that: every assertion still holds.
-pytestmark = pytest.mark.filterwarnings(
-    r"ignore:Exception ignored in. <_io\.FileIO:pytest.PytestUnraisableExceptionWarning"
-)
-
 REPO = "octo/repo"
 TOKEN = "s3cret-token"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
