@@ -101,6 +101,7 @@ def test_every_third_party_action_is_pinned_by_sha_with_its_version() -> None:
         "actions/cache/save",
         "actions/checkout",
         "actions/download-artifact",
+        "actions/setup-java",
         "actions/setup-python",
         "actions/upload-artifact",
     }
