@@ -219,25 +219,34 @@ def outcomes(
 
 
 def calibration(
-    null: int, power: int, resamples: int = RESAMPLES, workers: int = 1, examples: int = 2_000_000
-) -> list[tuple[str, str, float, float, float]]:
-    """(scenario, statistic, no-change share called worse, called better, power) of every test.
-    Statistics whose 2-point
-    drop is the same pull request (every regression statistic: a drop of R²) share their
-    simulations; each statistic's interval does not depend on which others are computed."""
+    null: int,
+    power: int,
+    resamples: int = RESAMPLES,
+    workers: int = 1,
+    examples: int = 2_000_000,
+    seeds: tuple[int, ...] = (1,),
+    only: frozenset[str] | None = None,
+) -> list[tuple[str, str, float, float, float | None]]:
+    """(scenario, statistic, no-change share called worse, called better, power) of every test
+    (of `only`'s, when given). The no-change shares pool `null` pull requests per seed of
+    `seeds`; power is None when `power` is 0. Statistics whose 2-point drop is the same pull
+    request (every regression statistic: a drop of R²) share their simulations; each
+    statistic's interval does not depend on which others are computed."""
     from concurrent.futures import ProcessPoolExecutor
 
     jobs: list[tuple[Scenario, int, float, tuple[str, ...], int]] = []
     for scenario in SCENARIOS:
-        jobs.append((scenario, null, 0.0, scenario.statistics, 1))
+        chosen = tuple(s for s in scenario.statistics if only is None or s in only)
+        if not chosen:
+            continue
+        jobs += [(scenario, null, 0.0, chosen, seed) for seed in seeds]
         groups: dict[float, list[str]] = {}
-        for statistic in scenario.statistics:
-            groups.setdefault(damage_for(scenario, statistic, examples=examples), []).append(
-                statistic
-            )
+        for statistic in chosen if power else ():
+            damage = damage_for(scenario, statistic, examples=examples)
+            groups.setdefault(damage, []).append(statistic)
         for damage, statistics in groups.items():
             jobs.append((scenario, power, damage, tuple(statistics), 2))
-    # The longest job first (regression's no-change runs), so that the processes end together.
+    # The longest jobs first (regression's no-change runs), so that the processes end together.
     jobs.sort(key=lambda job: (job[0].name != "regression", job[2] != 0.0))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [
@@ -245,45 +254,58 @@ def calibration(
             for scenario, runs, damage, statistics, seed in jobs
         ]
         found = [future.result() for future in futures]
-    null_shares: dict[tuple[str, str], tuple[float, float]] = {}
+    null_shares: dict[tuple[str, str], list[float]] = {}
     caught: dict[tuple[str, str], float] = {}
     for (scenario, _, damage, _, _), rates in zip(jobs, found, strict=True):
         for statistic, (worse, better) in rates.items():
             if damage == 0.0:
-                null_shares[scenario.name, statistic] = (worse, better)
+                shares = null_shares.setdefault((scenario.name, statistic), [0.0, 0.0])
+                shares[0] += worse / len(seeds)
+                shares[1] += better / len(seeds)
             else:
                 caught[scenario.name, statistic] = worse
     return [
-        (scenario.name, s, *null_shares[scenario.name, s], caught[scenario.name, s])
+        (scenario.name, s, *null_shares[scenario.name, s], caught.get((scenario.name, s)))
         for scenario in SCENARIOS
         for s in scenario.statistics
+        if (scenario.name, s) in null_shares
     ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--null", type=int, default=2000, help="no-change pull requests")
+    parser.add_argument("--null", type=int, default=2000, help="no-change pull requests per seed")
     parser.add_argument("--power", type=int, default=500, help="2-point-drop pull requests")
     parser.add_argument(
         "--resamples", type=int, default=10_000, help="bootstrap resamples (mlci's default)"
     )
     parser.add_argument("--workers", type=int, default=2, help="processes")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[1], help="seeds of the no-change pull requests"
+    )
+    parser.add_argument("--only", nargs="+", help="these statistics only")
     args = parser.parse_args()
+    runs = args.null * len(args.seeds)
     print(
         f"{EXAMPLES:,} paired examples, {args.resamples:,} resamples, 95% confidence; "
-        f"{args.null} no-change and {args.power} 2-point-drop pull requests per test\n"
+        f"{runs} no-change pull requests (seeds {', '.join(map(str, args.seeds))}) and "
+        f"{args.power} 2-point-drop pull requests per test\n"
     )
-    error = 100 * math.sqrt(NOMINAL * (1 - NOMINAL) / (2 * args.null))
+    error = 100 * math.sqrt(NOMINAL * (1 - NOMINAL) / (2 * runs))
     print(
         "| task | statistic | no change: called worse | called better "
         f"| false alarms (nominal 2.5%, ±{error:.2f}) | power, 2-point drop |"
     )
     print("| --- | --- | ---: | ---: | ---: | ---: |")
-    rows = calibration(args.null, args.power, args.resamples, args.workers)
+    only = frozenset(args.only) if args.only else None
+    rows = calibration(
+        args.null, args.power, args.resamples, args.workers, seeds=tuple(args.seeds), only=only
+    )
     for task, statistic, worse, better, caught in rows:
+        power = "-" if caught is None else f"{caught * 100:.0f}%"
         print(
             f"| {task} | `{statistic}` | {worse * 100:.1f}% | {better * 100:.1f}% "
-            f"| {(worse + better) * 50:.2f}% | {caught * 100:.0f}% |"
+            f"| {(worse + better) * 50:.2f}% | {power} |"
         )
 
 
