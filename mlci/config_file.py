@@ -63,14 +63,17 @@ class ConfigFile:
         return f"ConfigFile(path={self.path!r}, explicit={self.explicit})"
 
 
+def config_in(directory: Path) -> Path | None:
+    """The config file of `directory` itself (the first of CONFIG_NAMES there), or None."""
+    return next((directory / n for n in CONFIG_NAMES if (directory / n).is_file()), None)
+
+
 def find_config(start: Path) -> Path | None:
     """The nearest config file in `start` or its parents, stopping at the repository top."""
     directory = start.resolve()
     while True:
-        for name in CONFIG_NAMES:
-            candidate = directory / name
-            if candidate.is_file():
-                return candidate
+        if (found := config_in(directory)) is not None:
+            return found
         if (directory / ".git").exists() or directory.parent == directory:
             return None
         directory = directory.parent

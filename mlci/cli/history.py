@@ -173,16 +173,8 @@ def record(state: CliState, report_path: Path | None, rev: str, dry_run: bool) -
     if report_path is not None:
         lists_projects = bool(config.explicit and config.config.projects)
         found = values_from_report(report_path, lists_projects=lists_projects)
+        found.check_commit(commit, rev)
         parts, skipped = found.parts, list(found.skipped)
-        if found.head_sha is not None and found.head_sha != commit:
-            from mlci.errors import HistoryError
-
-            raise HistoryError(
-                f"{report_path} is the report of commit {found.head_sha[:12]}, not of "
-                f"{commit[:12]} ({rev})",
-                hint=f"record it as its own commit with --commit {found.head_sha[:12]}, or "
-                "run `mlci check -o` again at this commit",
-            )
     else:
         head, params = context.head_metrics(), context.head_metrics("params")
         values = CommitValues(

@@ -209,6 +209,16 @@ class ReportValues:
     """Projects whose check did not run because of an error, with it (`ltv: mlci.yaml:1: ...`):
     the others are recorded, then the command exits 2 naming the report."""
 
+    def check_commit(self, commit: str, rev: str) -> None:
+        """Refuse to record the report as `commit` when it says it was made at another one."""
+        if self.head_sha is not None and self.head_sha != commit:
+            raise HistoryError(
+                f"{self.path} is the report of commit {self.head_sha[:12]}, not of "
+                f"{commit[:12]} ({rev})",
+                hint=f"record it as its own commit with --commit {self.head_sha[:12]}, or "
+                "run `mlci check -o` again at this commit",
+            )
+
 
 def values_from_report(path: Path, *, lists_projects: bool = False) -> ReportValues:
     """The head's metrics and params of a JSON report of `mlci check` (-o report.json): one
@@ -357,7 +367,7 @@ def project_records(
 
     parents = list(parents)
     parts = list(parts)
-    configs = {
+    configs: dict[str | None, Path | None] = {
         part.project: _project_config(root, part.project)
         for part in parts
         if part.project is not None
@@ -372,10 +382,8 @@ def project_records(
         )
     chosen: list[ProjectRecord] = []
     for part in parts:
-        config = root
-        found = configs.get(part.project) if part.project is not None else None
-        if found is not None:
-            config = load_config(found)
+        found = configs.get(part.project)
+        config = root if found is None else load_config(found)
         gates = config.config.gates if config.explicit else []
         record = build_record(
             commit=commit,
@@ -403,13 +411,12 @@ def project_records(
 def _project_config(root: ConfigFile, project: str) -> Path | None:
     """The mlci.yaml of the project at `project` (relative to the root config's directory, as
     `mlci check --all` names it), or None."""
-    from mlci.config_file import CONFIG_NAMES
+    from mlci.config_file import config_in
 
     relative = Path(project)
     if root.path is None or relative.is_absolute() or ".." in relative.parts:
         return None
-    directory = root.root / relative
-    return next((directory / n for n in CONFIG_NAMES if (directory / n).is_file()), None)
+    return config_in(root.root / relative)
 
 
 def write_records(records: Sequence[ProjectRecord], env: Mapping[str, str], git: Git) -> list[str]:

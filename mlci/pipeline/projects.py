@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlci.config_file import CONFIG_NAMES, ConfigFile
+from mlci.config_file import CONFIG_NAMES, ConfigFile, config_in
 from mlci.errors import ConfigError, MlciError
 from mlci.pipeline.context import CheckContext
 from mlci.report.model import Partial, ProjectResult, Report
@@ -37,7 +37,7 @@ def find_projects(root: ConfigFile, git: Git | None = None) -> list[Project]:
     projects = []
     for index, name in enumerate(listed):
         directory = base / name
-        config = next((directory / n for n in CONFIG_NAMES if (directory / n).is_file()), None)
+        config = config_in(directory)
         if config is None:
             raise ConfigError(
                 f"projects[{index}] {name!r} has no mlci.yaml",
