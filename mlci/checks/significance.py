@@ -55,6 +55,7 @@ from mlci.checks.resampling import (
     accuracy_differences,
     analytic_interval,
     cornish_fisher,
+    drawn_interval,
     index_bootstrap,
     percentiles,
     smoothed_cells,
@@ -388,11 +389,9 @@ def _mean_intervals(
         differences = index_bootstrap(
             combined, all_differences, resamples, seed, outputs=len(exact)
         )
-        for j, (statistic, _, _, head_value, base_value) in enumerate(exact):
-            low, high = percentiles(differences[:, j], confidence)
-            interval = _interval(
-                statistic, paired, head_value, base_value, low, high, "paired bootstrap"
-            )
+        for j, (statistic, columns, function, head_value, base_value) in enumerate(exact):
+            low, high, name = drawn_interval(differences[:, j], columns, function, confidence)
+            interval = _interval(statistic, paired, head_value, base_value, low, high, name)
             found[statistic] = _with(
                 interval, resamples=resamples, seed=seed, confidence=confidence
             )

@@ -258,8 +258,25 @@ def test_heavy_tails_keep_the_exact_bootstrap() -> None:
         base=target + rng.normal(0, 1, n),
     )
     interval = paired_intervals(paired, ["mape"], resamples=10_000)["mape"]
-    assert interval.method == "paired bootstrap"
+    assert interval.method == resampling.WIDENED
     assert interval.resamples == 10_000
+    # Drawn, and widened to contain the normal interval of the same standard error.
+    floor = np.finfo(np.float64).eps
+    scale = np.maximum(np.abs(target), floor)
+    values = (np.abs(paired.head - target) - np.abs(paired.base - target)) / scale
+    reach = 1.959963984540054 * values.std() / math.sqrt(n)
+    assert interval.low <= values.mean() - reach + 1e-9
+    assert interval.high >= values.mean() + reach - 1e-9
+    drawn = resampling.index_bootstrap(values[:, None], lambda m: m[..., 0], 10_000, seed=0)
+    low, high = np.quantile(drawn, [0.025, 0.975])
+    assert interval.low <= low + 1e-9
+    assert interval.high >= high - 1e-9
+
+
+def test_well_behaved_values_keep_the_percentile_interval() -> None:
+    paired = regression_pair(3000, seed=9)
+    interval = paired_intervals(paired, ["mae"], resamples=10_000)["mae"]
+    assert interval.method == resampling.DRAWN
 
 
 def test_smoothing_widens_the_interval_a_little_where_models_rarely_disagree() -> None:
