@@ -98,6 +98,20 @@ class DvcCache:
         self.directory = _cache_dir(root)
         self._remote: ReadObject | None = None
         self._remote_tried = False
+        self._close_remote: Callable[[], None] | None = None
+
+    def __enter__(self) -> DvcCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the DVC repository opened for the remote, if one was."""
+        if self._close_remote is not None:
+            self._close_remote()
+            self._close_remote = None
+        self._remote = None
 
     def read(self, output: CachedOutput, path: str) -> bytes | None:
         """`path` inside `output` from the local cache; None when the cache lacks it."""
@@ -109,7 +123,9 @@ class DvcCache:
         if not self._remote_tried:
             self._remote_tried = True
             if dvc_config(self.root).get("core", {}).get("remote"):
-                self._remote = _remote_objects(self.root)
+                opened = _remote_objects(self.root)
+                if opened is not None:
+                    self._remote, self._close_remote = opened
         if self._remote is None:
             return None
         return _read_output(output, path, self._remote)
@@ -148,8 +164,9 @@ def _read_output(output: CachedOutput, path: str, read_object: ReadObject) -> by
     return None
 
 
-def _remote_objects(root: Path) -> ReadObject | None:
-    """Objects of the default remote through DVC (extra `mlci[dvc]`); None without it."""
+def _remote_objects(root: Path) -> tuple[ReadObject, Callable[[], None]] | None:
+    """Objects of the default remote through DVC (extra `mlci[dvc]`), and what closes the DVC
+    repository they are read through; None without DVC."""
     try:
         from dvc.repo import Repo
     except ImportError:
@@ -171,7 +188,7 @@ def _remote_objects(root: Path) -> ReadObject | None:
             return None
         return content
 
-    return read_object
+    return read_object, repo.close
 
 
 def _outputs(entries: Any, directory: str, source: str) -> list[CachedOutput]:

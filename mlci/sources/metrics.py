@@ -129,19 +129,19 @@ def _read_from_dvc(
     )
     if not outputs:
         return
-    cache = DvcCache(tree.root)
-    for path in missing:
-        if kind == "params" and path == DEFAULT_PARAMS and path not in declared.params:
-            continue
-        output = containing(outputs, path)
-        if output is None:
-            continue
-        content = cache.read(output, path)
-        if content is None:
-            content = cache.read_remote(output, path)
-        if content is None:
-            result.unavailable.append(Unavailable(path, output.path))
-        contents[path] = content
+    with DvcCache(tree.root) as cache:
+        for path in missing:
+            if kind == "params" and path == DEFAULT_PARAMS and path not in declared.params:
+                continue
+            output = containing(outputs, path)
+            if output is None:
+                continue
+            content = cache.read(output, path)
+            if content is None:
+                content = cache.read_remote(output, path)
+            if content is None:
+                result.unavailable.append(Unavailable(path, output.path))
+            contents[path] = content
 
 
 class _Tree:

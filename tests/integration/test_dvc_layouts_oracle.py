@@ -168,9 +168,26 @@ def test_cached_output_missing_from_the_cache_is_said(mlci: Invoker, git_repo: G
 
 
 def test_cached_output_read_from_the_dvc_remote(
-    mlci: Invoker, git_repo: GitRepo, tmp_path: Path
+    mlci: Invoker, git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A CI job that pulled only the head: the base's metrics come from the DVC remote."""
+    """A CI job that pulled only the head: the base's metrics come from the DVC remote, read
+    through DVC repositories that mlci closes when it is done with them."""
+    from dvc.repo import Repo
+
+    opened: list[object] = []
+    closed: list[object] = []
+    real_init, real_close = Repo.__init__, Repo.close
+
+    def init(self: Repo, *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)
+        opened.append(self)
+
+    def close(self: Repo) -> None:
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(Repo, "__init__", init)
+    monkeypatch.setattr(Repo, "close", close)
     get_started(git_repo)
     dvc(git_repo.path, "remote", "add", "-d", "storage", str(tmp_path / "remote"))
     git_repo.commit("the DVC remote")
@@ -187,6 +204,8 @@ def test_cached_output_read_from_the_dvc_remote(
         "new": pytest.approx(0.84),
         "diff": pytest.approx(-0.01),
     }
+    assert opened
+    assert all(any(repo is done for done in closed) for repo in opened)
 
 
 # --- 2. dvc.yaml files below the root (dvclive) -----------------------------------------------
