@@ -149,23 +149,31 @@ def read_frame(data: DataFile, engine: Engine = "pandas") -> Any:
 def read_chunks(
     data: DataFile, chunksize: int, *, columns: list[str] | None = None
 ) -> tuple[Iterator[Any], BytesRead]:
-    """Pandas DataFrames of at most `chunksize` rows, indexed by row, and a bytes-read probe."""
+    """Pandas DataFrames of at most `chunksize` rows, indexed by row, and a bytes-read probe.
+    The file is opened when the first chunk is asked for, and closed after the last (or when the
+    iterator is closed)."""
     pd = require("pandas", "data", feature="reading data files needs pandas")
-    raw = data.path.open("rb")
-    if data.format == "parquet":
-        return _parquet_chunks(data, raw, chunksize, columns), raw.tell
     if data.format == "json":
-        raw.close()
         raise InputFileError(
             "a JSON array cannot be read in chunks",
             path=data.path,
             hint="write it as JSON Lines (.jsonl), or validate it without `chunksize`",
         )
-    handle: IO[bytes] = gzip.GzipFile(fileobj=raw) if data.compressed else raw  # type: ignore[assignment]
+    opened: list[IO[bytes]] = []
+
+    def bytes_read() -> int:
+        return opened[0].tell() if opened and not opened[0].closed else 0
+
+    def open_raw() -> IO[bytes]:
+        opened.append(data.path.open("rb"))
+        return opened[0]
+
+    if data.format == "parquet":
+        return _parquet_chunks(data, open_raw, chunksize, columns), bytes_read
 
     def chunks() -> Iterator[Any]:
         text_dtypes: dict[str, Any] | None = None
-        with _reading(data), raw, handle:
+        with _reading(data), open_raw() as raw, _decompressed(raw, data.compressed) as handle:
             if data.format == "jsonl":
                 reader = pd.read_json(
                     handle, lines=True, chunksize=chunksize, encoding=data.encoding
@@ -198,15 +206,19 @@ def read_chunks(
                             chunk[name] = chunk[name].astype(dtype)
                     yield chunk[columns] if columns and data.format == "jsonl" else chunk
 
-    return chunks(), raw.tell
+    return chunks(), bytes_read
+
+
+def _decompressed(raw: IO[bytes], compressed: bool) -> IO[bytes]:
+    return gzip.GzipFile(fileobj=raw) if compressed else raw  # type: ignore[return-value]
 
 
 def _parquet_chunks(
-    data: DataFile, raw: IO[bytes], chunksize: int, columns: list[str] | None
+    data: DataFile, open_raw: Callable[[], IO[bytes]], chunksize: int, columns: list[str] | None
 ) -> Iterator[Any]:
     pq = require("pyarrow.parquet", "data", feature="reading Parquet needs pyarrow")
     offset = 0
-    with _reading(data), raw:
+    with _reading(data), open_raw() as raw:
         parquet = pq.ParquetFile(raw)
         for batch in parquet.iter_batches(batch_size=chunksize, columns=columns):
             frame = batch.to_pandas()

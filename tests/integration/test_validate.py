@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 from conftest import GitRepo, Invoker
 
-from mlci.sources.data_files import DataFile, LineMap
+from mlci.sources.data_files import DataFile, LineMap, detect_format, read_chunks
 
 ROWS = 1500
 
@@ -215,6 +215,26 @@ def test_chunked_jsonl_and_parquet(mlci: Invoker, synthetic: Path) -> None:
             mlci, name, "--schema", "schema.yaml", "--chunksize", "250", cwd=synthetic
         )
         assert mlci_counts(chunked) == whole
+
+
+@pytest.mark.parametrize("name", ["data.csv", "data.csv.gz", "data.jsonl", "data.parquet"])
+def test_chunks_open_the_file_only_when_read(synthetic: Path, name: str) -> None:
+    """A chunk iterator left unread holds no open file; one read to the end has closed it."""
+    import gc
+    import warnings
+
+    data = DataFile(path=synthetic / name, format=detect_format(synthetic / name))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        chunks, bytes_read = read_chunks(data, 400)
+        assert bytes_read() == 0
+        del chunks, bytes_read
+        gc.collect()
+        chunks, bytes_read = read_chunks(data, 400)
+        assert sum(len(chunk) for chunk in chunks) == len(make_frame())
+        del chunks, bytes_read
+        gc.collect()
+    assert [str(warning.message) for warning in caught] == []
 
 
 @pytest.mark.parametrize("keep", ["exclude_first", "exclude_last"])
