@@ -1,6 +1,7 @@
 """Two questions the calibration table (benchmarks/calibration.py) raises, answered by simulation.
 
     python benchmarks/calibration_limits.py --null 4000 --power 1000
+    python benchmarks/calibration_limits.py --only mape --null 4000 --power 1000
 
 1. **Log loss.** Does the percentile bootstrap of the mean per-example log-loss difference
    need a skewness correction (BCa, studentized)? On the binary no-change pull requests it
@@ -16,6 +17,13 @@
    right) positives: its power, computed exactly, bounds every calibrated test's. Beside it:
    the same bound's normal approximation, McNemar's exact test on the disagreeing positives,
    and mlci's test, by simulation.
+3. **MAPE.** Targets near 0 make the per-example MAPE differences heavy-tailed: is the
+   percentile bootstrap of their mean calibrated, and what does widening it cost? On the
+   regression no-change pull requests (both tails counted: the models are exchangeable) and on
+   2-point drops of R²: the percentile bootstrap with 1,000 resamples, the normal interval, the
+   basic (reversed percentile) and studentized bootstrap intervals from the same draws, and
+   mlci's interval (`resampling.drawn_interval`: the percentile interval, widened to contain
+   the normal one where the influence values are not `well_behaved`).
 """
 
 from __future__ import annotations
@@ -24,12 +32,20 @@ import argparse
 import math
 
 import numpy as np
-from calibration import EXAMPLES, RESAMPLES, SCENARIOS, binary, damage_for, values
+from calibration import (
+    EXAMPLES,
+    RESAMPLES,
+    SCENARIOS,
+    binary,
+    damage_for,
+    regression,
+    values,
+)
 from scipy.special import gammaln, ndtri
 from scipy.stats import binom, binomtest, norm
 
 from mlci.checks.model_diff import log_losses
-from mlci.checks.resampling import index_bootstrap, percentiles
+from mlci.checks.resampling import drawn_interval, index_bootstrap, percentiles
 from mlci.checks.significance import paired_intervals
 
 Z = float(ndtri(0.975))
@@ -65,6 +81,47 @@ def log_loss_null(simulations: int, seed: int) -> dict[str, float]:
         alarms["studentized, skewness-corrected"] += mean - se * t_high > 0
         alarms["normal"] += mean - Z * se > 0
     return {name: count / simulations for name, count in alarms.items()}
+
+
+def mape_intervals(simulations: int, damage: float, seed: int) -> dict[str, float]:
+    """Share of pull requests each interval calls significantly worse or better (no change: the
+    mean of the two, each a one-sided false-alarm rate) or significantly worse (a drop)."""
+    rng = np.random.default_rng(seed)
+    names = [
+        "percentile, 1,000 resamples",
+        "normal",
+        "basic, 1,000 resamples",
+        "studentized, 1,000 resamples",
+        "mlci: percentile, widened if heavy-tailed",
+    ]
+    calls = dict.fromkeys(names, 0.0)
+
+    def first(means: np.ndarray) -> np.ndarray:
+        return np.asarray(means[..., 0], dtype=np.float64)
+
+    for index in range(simulations):
+        paired = regression(rng, damage, EXAMPLES)
+        target = paired.target
+        d = (np.abs(paired.head - target) - np.abs(paired.base - target)) / np.abs(target)
+        n, mean = len(d), float(d.mean())
+        se = float(d.std()) / math.sqrt(n)
+        resampled = d[np.random.default_rng(index).integers(0, n, size=(RESAMPLES, n))]
+        draws = resampled.mean(axis=1)
+        low, high = percentiles(draws, 0.95)
+        t = (draws - mean) / (resampled.std(axis=1) / math.sqrt(n))
+        t_low, t_high = np.quantile(t, [0.025, 0.975])
+        widened = drawn_interval(draws, d[:, None], first, 0.95)
+        ends = {
+            names[0]: (low, high),
+            names[1]: (mean - Z * se, mean + Z * se),
+            names[2]: (2 * mean - high, 2 * mean - low),
+            names[3]: (mean - t_high * se, mean - t_low * se),
+            names[4]: widened[:2],
+        }
+        for name, (low_end, high_end) in ends.items():
+            worse, better = low_end > 0, high_end < 0
+            calls[name] += (worse + better) / 2 if damage == 0.0 else worse
+    return {name: count / simulations for name, count in calls.items()}
 
 
 def recall_power(simulations: int, seed: int) -> dict[str, float]:
@@ -149,7 +206,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--null", type=int, default=4000, help="no-change pull requests")
     parser.add_argument("--power", type=int, default=1000, help="2-point-drop pull requests")
+    parser.add_argument("--only", choices=["log_loss", "recall", "mape"], help="one question")
     args = parser.parse_args()
+    if args.only == "mape":
+        damage = damage_for(SCENARIOS[2], "r2", examples=2_000_000)
+        print(f"MAPE, {EXAMPLES:,} examples, {RESAMPLES:,} resamples:\n")
+        null = mape_intervals(args.null, 0.0, seed=103)
+        caught = mape_intervals(args.power, damage, seed=104)
+        print(
+            f"| interval | false alarms, {args.null} no-change pull requests (nominal 2.5%) "
+            f"| power, {args.power} 2-point drops of R² |\n| --- | ---: | ---: |"
+        )
+        for name, rate in null.items():
+            print(f"| {name} | {rate * 100:.2f}% | {caught[name] * 100:.1f}% |")
+        return
     print(f"Log loss, {args.null} no-change binary pull requests, {EXAMPLES:,} examples:\n")
     print("| interval | false alarms (nominal 2.5%) |\n| --- | ---: |")
     for name, rate in log_loss_null(args.null, seed=101).items():
