@@ -746,7 +746,8 @@ def _seen(pid: int) -> float:
 
 def _interrupted(args: list[str], cwd: Path, ready: Callable[[int], bool]) -> int:
     """Run mlci, send SIGINT once `ready(pid)` says it is busy, return its exit code."""
-    process = subprocess.Popen(
+    # The `with` closes the stderr pipe and waits for the process however the body ends.
+    with subprocess.Popen(
         [sys.executable, "-m", "mlci", *args],
         cwd=cwd,
         stdout=subprocess.DEVNULL,
@@ -754,19 +755,18 @@ def _interrupted(args: list[str], cwd: Path, ready: Callable[[int], bool]) -> in
         text=True,
         # as in a terminal: test runners start workers with SIGINT ignored, and children inherit it
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not ready(process.pid) and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.05)
-        assert process.poll() is None, f"finished before the interrupt: {process.stderr.read()}"
-        time.sleep(0.1)  # well inside the read of a file that takes seconds
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    ) as process:
+        try:
+            deadline = time.monotonic() + 60
+            while not ready(process.pid) and time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.05)
+            assert process.poll() is None, f"finished before the interrupt: {process.stderr.read()}"
+            time.sleep(0.1)  # well inside the read of a file that takes seconds
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
     assert "Traceback" not in err, err
     assert err.strip().endswith("mlci: interrupted"), err
     return process.returncode
