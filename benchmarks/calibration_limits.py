@@ -257,10 +257,13 @@ def main() -> None:
         for name, rate in null.items():
             print(f"| {name} | {rate * 100:.2f}% | {caught[name] * 100:.1f}% |")
         return
-    print(f"Log loss, {args.null} no-change binary pull requests, {EXAMPLES:,} examples:\n")
-    print("| interval | false alarms (nominal 2.5%) |\n| --- | ---: |")
-    for name, rate in log_loss_null(args.null, seed=101).items():
-        print(f"| {name} | {rate * 100:.2f}% |")
+    if args.only in (None, "log_loss"):
+        print(f"Log loss, {args.null} no-change binary pull requests, {EXAMPLES:,} examples:\n")
+        print("| interval | false alarms (nominal 2.5%) |\n| --- | ---: |")
+        for name, rate in log_loss_null(args.null, seed=101).items():
+            print(f"| {name} | {rate * 100:.2f}% |")
+    if args.only == "log_loss":
+        return
     print(f"\nBinary recall, a 2-point drop, {EXAMPLES:,} examples:\n")
     rows = recall_power(args.power, seed=2)
     print(f"\n| test | power ({args.power} pull requests where simulated) |\n| --- | ---: |")

@@ -11,7 +11,9 @@ Three ways, chosen by the metric and the size of the work (docs/gates.md, "Metho
   disagreements the plain bootstrap is too sure (3-5% false alarms instead of 2.5% in
   benchmarks/calibration.py).
 - **Means and smooth functions of means** (MAE, MSE, RMSE, log loss, MAPE, R²): the paired index
-  bootstrap, in blocks on a few threads, as `mlci.checks.stats` does.
+  bootstrap, in blocks on a few threads, as `mlci.checks.stats` does; where the values are
+  heavy-tailed (a MAPE with targets near 0) its percentile interval is widened to contain the
+  normal one (`resampling.drawn_interval`).
 - **ROC AUC**: DeLong's test for two correlated ROC curves (placement values from mid-ranks,
   O(n log n)); for several classes, the one-vs-rest macro average with DeLong's structural
   components summed per example.
