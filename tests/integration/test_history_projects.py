@@ -7,7 +7,9 @@ store against a real `mlflow server`: one run per project."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -253,6 +255,66 @@ def test_a_single_project_in_a_subdirectory_reads_its_records(
     assert files == ["README.md", f"default/{sha}.json"]
     shown = json.loads(mlci("history", "--json", cwd=repo.path / "model").stdout)
     assert [point["commit"] for point in shown["points"]] == [sha]
+
+
+def record_as_before_history_ids(mlci: Invoker, repo: GitRepo) -> str:
+    """ltv's record of a new commit as earlier versions wrote it, under `default`: recorded
+    while the root mlci.yaml (which makes ltv a project) is away."""
+    sha = push_metrics(repo, 0.8, 3.0, "before the upgrade")
+    root = (repo.path / "mlci.yaml").read_text()
+    (repo.path / "mlci.yaml").unlink()
+    assert mlci("history", "record", cwd=repo.path / "models" / "ltv").exit_code == 0
+    (repo.path / "mlci.yaml").write_text(root)
+    return sha
+
+
+def ltv_points(mlci: Invoker, repo: GitRepo) -> list[str]:
+    shown = json.loads(mlci("history", "--json", cwd=repo.path / "models" / "ltv").stdout)
+    return [point["commit"] for point in shown["points"]]
+
+
+def test_records_from_before_history_ids_moved_on_the_data_branch_are_found(
+    models: tuple[Path, GitRepo], mlci: Invoker
+) -> None:
+    """docs/history.md, "Upgrading from a version without history ids", its git commands."""
+    remote, repo = models
+    sha = record_as_before_history_ids(mlci, repo)
+    assert on_remote(remote, "ls-tree", "-r", "--name-only", "mlci-history").split() == [
+        "README.md",
+        f"default/{sha}.json",
+    ]
+    assert ltv_points(mlci, repo) == []
+    repo.git("fetch", "-q", "origin", "mlci-history")
+    repo.git("switch", "-q", "mlci-history")
+    repo.git("mv", "default", "models-ltv")
+    repo.git("commit", "-q", "-m", "history: models/ltv's records under its id")
+    repo.git("push", "-q", "origin", "mlci-history")
+    repo.git("switch", "-q", "-")
+    assert ltv_points(mlci, repo) == [sha]
+
+
+def test_records_from_before_history_ids_retagged_in_mlflow_are_found(
+    models: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker, mlflow_server: MlflowServer
+) -> None:
+    """The same page's MLflow snippet, run as written against a real server."""
+    _, repo = models
+    experiment = f"history-{tmp_path.name}"  # the server is shared with other tests
+    tracking = f"mlflow: {{tracking_uri: '{mlflow_server.uri}', experiment: {experiment}}}\n"
+    repo.write("models/ltv/mlci.yaml", LTV + tracking)
+    sha = record_as_before_history_ids(mlci, repo)
+    assert ltv_points(mlci, repo) == []
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "history.md").read_text()
+    snippet = docs.split("In MLflow, re-tag the runs")[1].split("```python\n")[1].split("```")[0]
+    assert '"mlci-history"' in snippet
+    snippet = snippet.replace('"mlci-history"', repr(experiment))
+    subprocess.run(
+        [sys.executable, "-c", snippet],
+        env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_server.uri},
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    assert ltv_points(mlci, repo) == [sha]
 
 
 def test_a_project_whose_check_did_not_run_exits_2_naming_the_report(
