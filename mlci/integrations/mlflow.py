@@ -276,6 +276,9 @@ class Tracking:
             artifacts=logged,
         )
 
+    def delete_run(self, run_id: str) -> None:
+        self._call("deleting a run", self.client.delete_run, run_id)
+
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[str]:
         found = self._call("listing artifacts", self.client.list_artifacts, run_id, path)
         return [str(item.path) for item in found]

@@ -83,6 +83,11 @@ class MlflowHistory:
                 )
         return logged.run_id
 
+    def delete(self, run_id: str) -> None:
+        """Mark a run this store logged deleted (MLflow keeps it, out of every search)."""
+        with open_tracking(self.uri) as tracking:
+            tracking.delete_run(run_id)
+
     def recorded(self, report_id: str) -> set[str]:
         with open_tracking(self.uri) as tracking:
             return {run.commit for run in self._runs(tracking, report_id) if run.commit}

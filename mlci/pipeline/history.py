@@ -4,6 +4,7 @@ ancestor of a commit (the history baseline). docs/history.md describes the forma
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -421,7 +422,26 @@ def _project_config(root: ConfigFile, project: str) -> Path | None:
 
 def write_records(records: Sequence[ProjectRecord], env: Mapping[str, str], git: Git) -> list[str]:
     """Write the records where each one's config says: one commit and one push per data
-    branch, one MLflow run per record; the sentences saying where they went."""
+    branch, one MLflow run per record; the sentences saying where they went. All or nothing:
+    when a write fails, the MLflow runs already logged are deleted again (data branches are
+    written last, each in one push)."""
+    logged: list[tuple[MlflowHistory, str]] = []
+    try:
+        return _write_records(records, env, git, logged)
+    except Exception:
+        for store, run_id in logged:
+            # A server that fails here too is the error raised below, which says what to do.
+            with contextlib.suppress(Exception):
+                store.delete(run_id)
+        raise
+
+
+def _write_records(
+    records: Sequence[ProjectRecord],
+    env: Mapping[str, str],
+    git: Git,
+    logged: list[tuple[MlflowHistory, str]],
+) -> list[str]:
     branches: dict[tuple[str, str], tuple[DataBranch, list[HistoryRecord]]] = {}
     said = []
     for item in records:
@@ -440,6 +460,7 @@ def write_records(records: Sequence[ProjectRecord], env: Mapping[str, str], git:
             )
             continue
         run_id = store.write(record)
+        logged.append((store, run_id))
         said.append(
             f"mlci history: recorded {item.record.commit[:12]}{_of(item)} as MLflow run "
             f"{run_id} in the {store.label}"

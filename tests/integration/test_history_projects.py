@@ -236,6 +236,42 @@ def test_mlflow_store_logs_one_run_per_project(
     assert [p["points"][0]["values"] for p in listed["projects"]] == [[0.80], [3.0]]
 
 
+def test_a_failing_mlflow_write_leaves_no_project_recorded(
+    models: tuple[Path, GitRepo], tmp_path: Path, mlci: Invoker, mlflow_server: MlflowServer
+) -> None:
+    """churn's run is logged, then ltv's server cannot be reached: churn's run is deleted
+    again, and the error names ltv's server."""
+    import socket
+
+    from mlflow.tracking import MlflowClient
+
+    _, repo = models
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        unreachable = f"http://127.0.0.1:{free.getsockname()[1]}"
+    experiment = f"history-{tmp_path.name}"
+    repo.write(
+        "churn/mlci.yaml",
+        CHURN + f"mlflow: {{tracking_uri: '{mlflow_server.uri}', experiment: {experiment}}}\n",
+    )
+    repo.write(
+        "models/ltv/mlci.yaml",
+        LTV + f"mlflow: {{tracking_uri: '{unreachable}', experiment: {experiment}}}\n",
+    )
+    push_metrics(repo, 0.80, 3.0, "both")
+    report = tmp_path / "report.json"
+    assert mlci("check", "--all", "-o", report, cwd=repo.path).exit_code == 0
+    failed = mlci("history", "record", "--report", report, cwd=repo.path)
+    assert failed.exit_code == 2, failed.stderr
+    assert unreachable in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert failed.stdout == ""
+    client = MlflowClient(tracking_uri=mlflow_server.uri)
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None  # churn's run was logged there, then deleted
+    assert client.search_runs([found.experiment_id]) == []
+
+
 def test_a_single_project_in_a_subdirectory_reads_its_records(
     tmp_path: Path, mlci: Invoker
 ) -> None:
