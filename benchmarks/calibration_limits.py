@@ -50,7 +50,7 @@ from calibration import (
 from scipy.special import gammaln, ndtri
 from scipy.stats import binom, binomtest, norm
 
-from mlci.checks.model_diff import log_losses
+from mlci.checks.model_diff import log_losses, percentage_errors
 from mlci.checks.resampling import drawn_interval, index_bootstrap, percentiles
 from mlci.checks.significance import paired_intervals
 
@@ -108,7 +108,7 @@ def mape_intervals(simulations: int, damage: float, seed: int) -> dict[str, floa
     for index in range(simulations):
         paired = regression(rng, damage, EXAMPLES)
         target = paired.target
-        d = (np.abs(paired.head - target) - np.abs(paired.base - target)) / np.abs(target)
+        d = percentage_errors(target, paired.head) - percentage_errors(target, paired.base)
         n, mean = len(d), float(d.mean())
         se = float(d.std()) / math.sqrt(n)
         resampled = d[np.random.default_rng(index).integers(0, n, size=(RESAMPLES, n))]

@@ -163,6 +163,13 @@ def log_losses(target: NDArray[Any], proba: FloatArray) -> FloatArray:
 # --- regression --------------------------------------------------------------------------------
 
 
+def percentage_errors(target: FloatArray, predicted: FloatArray) -> FloatArray:
+    """Per-example |predicted - target| / |target|, the target floored at the float's machine
+    epsilon as scikit-learn's MAPE floors it."""
+    floor = np.finfo(np.float64).eps
+    return np.asarray(np.abs(predicted - target) / np.maximum(np.abs(target), floor))
+
+
 def regression_sums(
     target: FloatArray, predicted: FloatArray, groups: NDArray[Any] | None = None, size: int = 1
 ) -> dict[str, FloatArray]:
@@ -174,7 +181,7 @@ def regression_sums(
         "sq": error * error,
         "y": target,
         "yy": target * target,
-        "ape": np.abs(error) / np.maximum(np.abs(target), np.finfo(np.float64).eps),
+        "ape": percentage_errors(target, predicted),
     }
     if groups is None:
         return {name: np.array([values.sum()]) for name, values in columns.items()}

@@ -46,6 +46,7 @@ from mlci.checks.model_diff import (
     confusion_metrics,
     direction_of,
     log_losses,
+    percentage_errors,
 )
 from mlci.checks.resampling import (
     ANALYTIC,
@@ -316,9 +317,8 @@ def _mean_inputs(
     elif statistic in ("mse", "rmse"):
         head, base = head_error**2, base_error**2
     elif statistic == "mape":
-        floor = np.finfo(np.float64).eps
-        head = np.abs(head_error) / np.maximum(np.abs(target), floor)
-        base = np.abs(base_error) / np.maximum(np.abs(target), floor)
+        head = percentage_errors(target, paired.head)
+        base = percentage_errors(target, paired.base)
     elif statistic == "r2":
         total = float(((target - target.mean()) ** 2).sum())
         if total == 0:
